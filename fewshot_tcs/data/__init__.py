@@ -1,0 +1,113 @@
+"""Where labelled images come from: folders, lists, arrays, Hugging Face datasets and named datasets.
+
+Everything becomes an :class:`ImageSource`; :func:`as_source` accepts any of the kinds below.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+
+from .fashion_mnist import FashionMNISTSource
+from .folder import FolderSource
+from .huggingface import HFSource
+from .memory import ArraySource, ListSource
+from .omniglot import OmniglotSource, omniglot
+from .source import ImageLoadError, ImageSource, SubsetSource
+from .transforms import ToRGB
+
+NAMED_SOURCES: dict[str, Callable[..., ImageSource]] = {
+    "omniglot-small": lambda split=None, **kw: omniglot("small", **kw),
+    "omniglot-small1": lambda split=None, **kw: omniglot("small1", **kw),
+    "omniglot-small2": lambda split=None, **kw: omniglot("small2", **kw),
+    "omniglot-background": lambda split=None, **kw: omniglot("background", **kw),
+    "omniglot-evaluation": lambda split=None, **kw: omniglot("evaluation", **kw),
+    "fashion-mnist": lambda split=None, download=False, **kw: FashionMNISTSource(
+        split or "test", download=download, **kw
+    ),
+}
+
+
+def list_sources() -> list[str]:
+    """Names accepted by :func:`load_source` (besides ``folder:<path>``)."""
+    return sorted(NAMED_SOURCES)
+
+
+def load_source(
+    name: str, split: str | None = None, root: str | os.PathLike | None = None, download: bool = False, transform=None
+) -> ImageSource:
+    """A named dataset (see :func:`list_sources`) or ``folder:<path>``; local copies first."""
+    if name.startswith("folder:"):
+        return FolderSource(name.split(":", 1)[1], transform=transform)
+    if name not in NAMED_SOURCES:
+        import difflib
+
+        close = difflib.get_close_matches(name, NAMED_SOURCES, n=3)
+        hint = f" Did you mean {close}?" if close else ""
+        raise ValueError(f"unknown dataset {name!r}.{hint} Known: {list_sources()} or folder:<path>")
+    if name.startswith("omniglot"):
+        return NAMED_SOURCES[name](split, root=root, download_missing=download, transform=transform)
+    return NAMED_SOURCES[name](split, root=root, download=download, transform=transform)
+
+
+def as_source(data: Any, labels: Any = None, **kwargs: Any) -> ImageSource:
+    """Any supported kind of labelled images -> :class:`ImageSource`.
+
+    Accepted: an ImageSource; a folder path (one sub-folder per class) or a dataset name; a Hugging Face
+    ``datasets.Dataset``; ``(images, labels)`` arrays or ``images, labels=...``; a list of
+    ``(path | PIL image | array, label)`` pairs.
+    """
+    if isinstance(data, ImageSource):
+        return data
+    if isinstance(data, (str, os.PathLike)):
+        if isinstance(data, str) and (data in NAMED_SOURCES or data.startswith("folder:")):
+            return load_source(data, **kwargs)
+        if os.path.isdir(data):
+            return FolderSource(data, **kwargs)
+        raise FileNotFoundError(
+            f"{data!r} is neither a folder of class sub-folders nor a dataset name ({list_sources()})"
+        )
+    if hasattr(data, "column_names") and hasattr(data, "features"):
+        return HFSource(data, **kwargs)
+    if labels is None and isinstance(data, tuple) and len(data) == 2 and _is_array(data[0]):
+        data, labels = data
+    if labels is not None:
+        if _is_array(data):
+            return ArraySource(data, labels, **kwargs)
+        data = list(data)
+        labels = list(labels)
+        if len(data) != len(labels):
+            raise ValueError(f"{len(data)} images but {len(labels)} labels; they must be equally many")
+        return ListSource(list(zip(data, labels, strict=True)), **kwargs)
+    if isinstance(data, (list, tuple)):
+        return ListSource(data, **kwargs)
+    raise TypeError(
+        f"cannot make labelled images from {type(data).__name__}: pass a folder path, a dataset name, a "
+        "datasets.Dataset, (images, labels) arrays, or a list of (image, label) pairs"
+    )
+
+
+def _is_array(value: Any) -> bool:
+    return isinstance(value, (np.ndarray, torch.Tensor))
+
+
+__all__ = [
+    "ArraySource",
+    "FashionMNISTSource",
+    "FolderSource",
+    "HFSource",
+    "ImageLoadError",
+    "ImageSource",
+    "ListSource",
+    "OmniglotSource",
+    "SubsetSource",
+    "ToRGB",
+    "as_source",
+    "list_sources",
+    "load_source",
+    "omniglot",
+]

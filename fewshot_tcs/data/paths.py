@@ -1,0 +1,38 @@
+"""Where named datasets are looked for on this machine."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DATA_ENV = "FEWSHOT_TCS_DATA"
+
+
+def cache_root() -> Path:
+    """Where downloads and caches go: ``$FEWSHOT_TCS_CACHE`` or ``~/.cache/fewshot_tcs``."""
+    return Path(os.environ.get("FEWSHOT_TCS_CACHE", Path.home() / ".cache" / "fewshot_tcs")).expanduser()
+
+
+def data_roots() -> list[Path]:
+    """Folders searched for datasets, in order: ``$FEWSHOT_TCS_DATA`` (``os.pathsep``-separated), the
+    download cache, then ``shared/data`` beside the working directory or beside a source checkout."""
+    roots = [Path(p).expanduser() for p in os.environ.get(DATA_ENV, "").split(os.pathsep) if p]
+    roots.append(cache_root() / "data")
+    checkout = Path(__file__).resolve().parents[2]
+    for base in (Path.cwd(), checkout):
+        roots += [base / "shared" / "data", base.parent / "shared" / "data"]
+    unique = []
+    for root in roots:
+        if root not in unique:
+            unique.append(root)
+    return unique
+
+
+def find_data(*relative: str) -> Path | None:
+    """The first existing ``root/<relative>`` over the data roots, trying each relative path in turn."""
+    for root in data_roots():
+        for rel in relative:
+            candidate = root / rel
+            if candidate.exists():
+                return candidate
+    return None

@@ -1,0 +1,178 @@
+"""The uniform view of labelled images that every other layer reads from."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+
+
+class ImageLoadError(OSError):
+    """An image could not be read; the message names the file or item."""
+
+
+class ImageSource(torch.utils.data.Dataset):
+    """Labelled images with stable ids, loaded lazily.
+
+    Subclasses provide ``_load(i) -> PIL.Image`` and may refine ``identity(i)``. ``source[i]`` returns
+    ``(image, label)`` where ``image`` is the PIL image, or ``transform(image)`` when a transform is set.
+
+    Attributes:
+        ids: one stable string per item (a path relative to the dataset root, or an index).
+        labels: ``(n,)`` int64 class index of each item, into ``classes``.
+        classes: class names, sorted.
+        name, split: where the items come from, recorded in episode files and results.
+    """
+
+    def __init__(
+        self,
+        ids: Sequence[str],
+        labels: Sequence[int] | np.ndarray,
+        classes: Sequence[str],
+        name: str,
+        split: str | None = None,
+        transform: Callable[[Image.Image], Any] | None = None,
+    ):
+        ids = tuple(str(i) for i in ids)
+        labels = np.asarray(labels, dtype=np.int64)
+        if len(ids) != len(labels):
+            raise ValueError(f"{name}: {len(ids)} items but {len(labels)} labels; they must be equally many")
+        if len(ids) == 0:
+            raise ValueError(f"{name}: no images")
+        if len(set(ids)) != len(ids):
+            duplicates = sorted({i for i in ids if ids.count(i) > 1})[:5]
+            raise ValueError(f"{name}: item ids must be unique; repeated: {duplicates}")
+        if labels.min() < 0 or labels.max() >= len(classes):
+            raise ValueError(f"{name}: labels must index into the {len(classes)} classes")
+        self.ids = ids
+        self.labels = labels
+        self.classes = tuple(str(c) for c in classes)
+        self.name = name
+        self.split = split
+        self.transform = transform
+        self._index: dict[str, int] | None = None
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, i: int) -> tuple[Any, int]:
+        image = self.load(i)
+        if self.transform is not None:
+            image = self.transform(image)
+        return image, int(self.labels[i])
+
+    def __repr__(self) -> str:
+        split = f", split={self.split!r}" if self.split else ""
+        return f"{type(self).__name__}(name={self.name!r}{split}, items={len(self)}, classes={len(self.classes)})"
+
+    def load(self, i: int) -> Image.Image:
+        """The i-th image as a PIL image in its stored mode (RGB conversion happens in the transforms)."""
+        try:
+            return self._load(i)
+        except ImageLoadError:
+            raise
+        except Exception as error:  # PIL raises several types for corrupt data
+            raise ImageLoadError(f"cannot read image {self.describe(i)}: {error}") from error
+
+    def _load(self, i: int) -> Image.Image:
+        raise NotImplementedError
+
+    def describe(self, i: int) -> str:
+        """Where item i comes from, for error messages."""
+        return f"{self.ids[i]!r} of {self.name}"
+
+    def identity(self, i: int) -> str:
+        """A string that changes when item i's content may have changed (for feature caches)."""
+        return hashlib.sha256(np.asarray(self.load(i)).tobytes()).hexdigest()
+
+    def fingerprint(self) -> str:
+        """A hash of the item ids and their class names: episode files record it to detect other data."""
+        digest = hashlib.sha256()
+        for item_id, label in zip(self.ids, self.labels, strict=True):
+            digest.update(f"{item_id}\t{self.classes[label]}\n".encode())
+        return digest.hexdigest()[:16]
+
+    def index_of(self, ids: Sequence[str]) -> np.ndarray:
+        """Positions of the given ids; KeyError naming the first unknown id."""
+        if self._index is None:
+            self._index = {item_id: i for i, item_id in enumerate(self.ids)}
+        try:
+            return np.fromiter((self._index[i] for i in ids), dtype=np.int64, count=len(ids))
+        except KeyError as error:
+            raise KeyError(f"item {error.args[0]!r} is not in {self.name}") from None
+
+    def class_counts(self) -> dict[str, int]:
+        counts = np.bincount(self.labels, minlength=len(self.classes))
+        return dict(zip(self.classes, counts.tolist(), strict=True))
+
+    def indices_by_class(self) -> list[np.ndarray]:
+        """Item positions of each class, in item order."""
+        order = np.argsort(self.labels, kind="stable")
+        bounds = np.cumsum(np.bincount(self.labels, minlength=len(self.classes)))[:-1]
+        return np.split(order, bounds)
+
+    def subset(self, indices: Sequence[int] | np.ndarray) -> SubsetSource:
+        return SubsetSource(self, indices)
+
+    def with_transform(self, transform: Callable[[Image.Image], Any] | None) -> SubsetSource:
+        """A view of all items with another transform; the original is left as it is."""
+        view = SubsetSource(self, np.arange(len(self)))
+        view.transform = transform
+        return view
+
+    def verify(self) -> list[str]:
+        """Open every image once; return the messages for those that cannot be read."""
+        problems = []
+        for i in range(len(self)):
+            try:
+                self.load(i).load()
+            except ImageLoadError as error:
+                problems.append(str(error))
+        return problems
+
+
+class SubsetSource(ImageSource):
+    """Some items of another source, with the same classes and ids."""
+
+    def __init__(self, parent: ImageSource, indices: Sequence[int] | np.ndarray):
+        indices = np.asarray(indices, dtype=np.int64)
+        if isinstance(parent, SubsetSource):
+            indices, parent = parent.positions[indices], parent.parent
+        self.parent = parent
+        self.positions = indices
+        super().__init__(
+            [parent.ids[i] for i in indices],
+            parent.labels[indices],
+            parent.classes,
+            parent.name,
+            parent.split,
+            parent.transform,
+        )
+
+    def _load(self, i: int) -> Image.Image:
+        return self.parent.load(int(self.positions[i]))
+
+    def describe(self, i: int) -> str:
+        return self.parent.describe(int(self.positions[i]))
+
+    def identity(self, i: int) -> str:
+        return self.parent.identity(int(self.positions[i]))
+
+
+def class_names_for(labels: Sequence[Any]) -> tuple[list[str], np.ndarray]:
+    """Sorted class names for raw labels (numbers sort numerically) and each label's index into them."""
+    raw = [label.item() if hasattr(label, "item") else label for label in labels]
+    unique = sorted(set(raw), key=lambda v: (isinstance(v, str), v))
+    position = {value: k for k, value in enumerate(unique)}
+    return [str(v) for v in unique], np.array([position[v] for v in raw], dtype=np.int64)
+
+
+def read_image(file: Any) -> Image.Image:
+    """Open and decode an image file (path or binary file object) fully, so no handle stays open."""
+    with Image.open(file) as image:
+        image.load()
+        return image

@@ -1,0 +1,32 @@
+"""Few-shot methods behind one interface: ``fit(support)`` then ``predict(query)``."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from typing import Any
+
+from .base import FeatureMethod, FewShotMethod, ItemSet
+from .logistic import LogisticProbe
+from .protonet import ProtoNet
+
+METHODS: dict[str, Callable[..., FewShotMethod]] = {
+    ProtoNet.name: ProtoNet,
+    LogisticProbe.name: LogisticProbe,
+}
+
+
+def list_methods() -> list[str]:
+    return sorted(METHODS)
+
+
+def create_method(name: str, **params: Any) -> FewShotMethod:
+    """A method by name (see :func:`list_methods`) with its hyperparameters."""
+    if name not in METHODS:
+        close = difflib.get_close_matches(name, METHODS, n=3)
+        hint = f" Did you mean {close}?" if close else ""
+        raise ValueError(f"unknown method {name!r}.{hint} Known: {list_methods()}")
+    return METHODS[name](**params)
+
+
+__all__ = ["FeatureMethod", "FewShotMethod", "ItemSet", "LogisticProbe", "ProtoNet", "create_method", "list_methods"]

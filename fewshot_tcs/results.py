@@ -1,0 +1,128 @@
+"""Evaluation results: per-episode records, means with 95% intervals, and the resumable results file."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+Z_95 = 1.96
+
+
+def confidence_interval(accuracies: Sequence[float]) -> tuple[float, float]:
+    """Mean and 95% half-width ``1.96 * s / sqrt(n)``, s the sample standard deviation (nan for n < 2)."""
+    values = np.asarray(accuracies, dtype=np.float64)
+    if values.size == 0:
+        raise ValueError("no accuracies to summarise")
+    if values.size < 2:
+        return float(values.mean()), math.nan
+    return float(values.mean()), float(Z_95 * values.std(ddof=1) / math.sqrt(values.size))
+
+
+@dataclass
+class EvaluationResult:
+    """Per-episode accuracies of one method on one set of episodes, with their summary."""
+
+    method: str
+    accuracies: np.ndarray
+    episodes: np.ndarray
+    fit_seconds: np.ndarray
+    predict_seconds: np.ndarray
+    seed: int | None
+    protocol: dict = field(default_factory=dict)
+    dataset: str = ""
+
+    @property
+    def n(self) -> int:
+        return int(self.accuracies.size)
+
+    @property
+    def mean(self) -> float:
+        return confidence_interval(self.accuracies)[0]
+
+    @property
+    def ci95(self) -> float:
+        return confidence_interval(self.accuracies)[1]
+
+    @property
+    def std(self) -> float:
+        return float(np.std(self.accuracies, ddof=1)) if self.n > 1 else math.nan
+
+    def summary(self) -> str:
+        p = self.protocol
+        shape = f"{p.get('n_way')}-way {p.get('k_shot')}-shot" if p.get("n_way") else "episodes"
+        return (
+            f"{self.method}: {100 * self.mean:.2f} +- {100 * self.ci95:.2f} % "
+            f"({shape}, {p.get('setting', 'inductive')}, n={self.n}, seed={self.seed}, {self.dataset})"
+        )
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def to_dict(self) -> dict:
+        return {
+            "method": self.method,
+            "dataset": self.dataset,
+            "seed": self.seed,
+            "protocol": self.protocol,
+            "n": self.n,
+            "mean": self.mean,
+            "ci95": self.ci95,
+            "std": self.std,
+            "fit_seconds_per_episode": float(np.mean(self.fit_seconds)),
+            "predict_seconds_per_episode": float(np.mean(self.predict_seconds)),
+            "accuracies": self.accuracies.tolist(),
+            "episodes": self.episodes.tolist(),
+        }
+
+
+class ResultsLog:
+    """A JSON Lines file of per-episode records, appended as episodes finish.
+
+    Reopening a file from a killed run drops a half-written last line and serves the finished records,
+    so the same evaluation resumes instead of starting over.
+    """
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.records: dict[tuple[str, int], dict] = {}
+        if self.path.exists():
+            self._read()
+
+    def _read(self) -> None:
+        data = self.path.read_bytes()
+        good_end = data.rfind(b"\n") + 1
+        if good_end < len(data):  # the last write was interrupted
+            with open(self.path, "r+b") as f:
+                f.truncate(good_end)
+        for line_no, line in enumerate(data[:good_end].decode("utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+                self.records[(record["method"], int(record["episode"]))] = record
+            except (json.JSONDecodeError, KeyError, TypeError, ValueError) as error:
+                raise ValueError(
+                    f"{self.path}:{line_no} is not a results record ({error}); use another results file"
+                ) from error
+
+    def get(self, method: str, episode: int, key: str) -> dict | None:
+        """The finished record of this method on this episode, if any."""
+        record = self.records.get((method, episode))
+        if record is not None and record.get("key") != key:
+            raise ValueError(
+                f"{self.path} holds {method} on a different episode {episode} (key {record.get('key')} != {key}): "
+                "it belongs to other episodes. Use another results file."
+            )
+        return record
+
+    def append(self, record: dict) -> None:
+        with open(self.path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(record, separators=(",", ":")) + "\n")
+        self.records[(record["method"], int(record["episode"]))] = record

@@ -1,0 +1,60 @@
+"""Shared fixtures: tiny real image trees, the bundled Omniglot zips, and the ``slow`` marker."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+OMNIGLOT_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "omniglot"
+
+
+def pytest_addoption(parser):
+    parser.addoption("--runslow", action="store_true", help="also run tests marked slow")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--runslow"):
+        return
+    skip = pytest.mark.skip(reason="slow: pass --runslow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def isolated_cache(tmp_path_factory, monkeypatch):
+    """Keep caches and downloads of every test out of the user's home."""
+    monkeypatch.setenv("FEWSHOT_TCS_CACHE", str(tmp_path_factory.mktemp("cache")))
+
+
+@pytest.fixture
+def image_folder(tmp_path) -> Path:
+    """``root/<class>/<n>.png``: 4 classes x 6 images of mixed modes (RGB, L, RGBA), each class its own hue."""
+    root = tmp_path / "photos"
+    rng = np.random.default_rng(0)
+    for c, name in enumerate(["ant", "bee", "cat", "dog"]):
+        (root / name).mkdir(parents=True)
+        for k in range(6):
+            pixels = (rng.random((12, 10, 3)) * 60 + 60 * c).astype(np.uint8)
+            image = Image.fromarray(pixels)
+            image = image.convert(["RGB", "L", "RGBA"][k % 3])
+            image.save(root / name / f"{k}.png")
+    return root
+
+
+@pytest.fixture
+def omniglot_dir() -> Path:
+    """../shared/data/omniglot beside the checkout; tests that need it skip without it."""
+    if not (OMNIGLOT_DIR / "images_background_small1.zip").exists():
+        pytest.skip(f"Omniglot zips not found in {OMNIGLOT_DIR}")
+    return OMNIGLOT_DIR
+
+
+@pytest.fixture
+def omniglot_small(omniglot_dir):
+    from fewshot_tcs.data import omniglot
+
+    return omniglot("small", root=omniglot_dir)
