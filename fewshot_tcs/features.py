@@ -1,25 +1,49 @@
-"""Feature tables keyed by item id, and the features a method reads from them."""
+"""The one teacher pass: pooled features of every item, cached on disk, resumable after a kill.
+
+Cache layout: ``<cache>/features/<backbone>/<model key>/<items key>/`` holding ``features.npy`` (n, d), and
+with views ``views.npy`` (n, V, d) and ``view_params.npy`` (n, V, 5), plus ``items.json`` (ids and content
+keys). The model key covers the backbone's name, weights fingerprint and preprocessing; the items key each
+item's id and content identity, so a changed file or transform is a miss. Arrays are written in place as
+memory maps; a ``done`` mask, flushed after the rows it marks, says which rows are valid. ``meta.json`` is
+written last: only then is an entry read as complete. A killed pass resumes with the missing rows, and a new
+entry first copies the rows of items it shares with earlier entries of the same model.
+"""
 
 from __future__ import annotations
 
+import gc
+import hashlib
+import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import numpy as np
+import torch
 from PIL import Image
 from tqdm.auto import tqdm
 
 from .data import ImageSource, ToRGB
+from .data.paths import cache_root
+from .views import ViewTransform, sample_view_params
 
 
 @dataclass
 class FeatureSet:
-    """Features of a source's items: ``values`` is ``(n, d)`` float32, row i belongs to ``ids[i]``."""
+    """Features of a source's items: ``values`` is ``(n, d)``, row i belongs to ``ids[i]``.
+
+    With augmented views, ``views`` is ``(n, V, d)`` and ``view_params`` ``(n, V, 5)`` (see views.py).
+    Arrays may be read-only memory maps.
+    """
 
     ids: tuple[str, ...]
     values: np.ndarray
     backbone: str
     meta: dict = field(default_factory=dict)
+    views: np.ndarray | None = None
+    view_params: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if len(self.ids) != len(self.values):
@@ -41,7 +65,7 @@ class FeatureSet:
             raise KeyError(f"no {self.backbone} features for item {error.args[0]!r}") from None
 
     def take(self, ids: Sequence[str]) -> np.ndarray:
-        """Feature rows of the given ids, ``(len(ids), d)``."""
+        """Feature rows of the given ids, ``(len(ids), d)`` float32."""
         return np.asarray(self.values[self.rows(ids)], dtype=np.float32)
 
 
@@ -53,3 +77,310 @@ def pixel_features(source: ImageSource, size: int = 28, mode: str = "L", quiet: 
         image = to_rgb(source.load(i)).convert(mode).resize((size, size), Image.Resampling.BILINEAR)
         values[i] = np.asarray(image, dtype=np.float32).ravel() / 255.0
     return FeatureSet(source.ids, values, backbone=f"pixels{size}{mode}")
+
+
+def _digest(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _item_keys(source: ImageSource) -> list[str]:
+    return [_digest([source.ids[i], source.identity(i)]) for i in range(len(source))]
+
+
+class _Entry:
+    """One cache entry: the arrays of one model over one list of items."""
+
+    ARRAYS = ("features", "views", "view_params")
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    @property
+    def complete(self) -> bool:
+        return (self.path / "meta.json").is_file()
+
+    def item_keys(self) -> list[str] | None:
+        try:
+            return json.loads((self.path / "items.json").read_text())["keys"]
+        except (OSError, ValueError, KeyError):
+            return None
+
+    def open(self, mode: str = "r") -> dict[str, np.ndarray]:
+        arrays = {}
+        for name in self.ARRAYS:
+            file = self.path / f"{name}.npy"
+            if file.exists():
+                arrays[name] = np.load(file, mmap_mode=mode)
+        return arrays
+
+    def done(self) -> np.ndarray:
+        if self.complete:
+            return np.ones(len(self.item_keys() or []), dtype=bool)
+        file = self.path / "done.npy"
+        return np.load(file, mmap_mode="r") if file.exists() else np.zeros(0, dtype=bool)
+
+
+def _create_arrays(entry: _Entry, n: int, dim: int, views: int, dtype: np.dtype) -> dict[str, np.ndarray]:
+    shapes = {"features": (n, dim)}
+    if views:
+        shapes["views"] = (n, views, dim)
+        shapes["view_params"] = (n, views, 5)
+    arrays = {}
+    for name, shape in shapes.items():
+        file = entry.path / f"{name}.npy"
+        array_dtype = np.float32 if name == "view_params" else dtype
+        if file.exists():
+            arrays[name] = np.load(file, mmap_mode="r+")
+        else:
+            arrays[name] = np.lib.format.open_memmap(file, mode="w+", dtype=array_dtype, shape=shape)
+    done_file = entry.path / "done.npy"
+    done = (
+        np.load(done_file, mmap_mode="r+")
+        if done_file.exists()
+        else np.lib.format.open_memmap(done_file, mode="w+", dtype=bool, shape=(n,))
+    )
+    arrays["done"] = done
+    return arrays
+
+
+def _seed_from_siblings(entry: _Entry, keys: list[str], arrays: dict[str, np.ndarray], limit: int = 8) -> int:
+    """Copy rows of items already computed in other entries of the same model; return how many."""
+    wanted = {k: i for i, k in enumerate(keys) if not arrays["done"][i]}
+    copied = 0
+    siblings = sorted(
+        (p for p in entry.path.parent.iterdir() if p != entry.path and p.is_dir()),
+        key=lambda p: p.stat().st_mtime,
+        reverse=True,
+    )[:limit]
+    for sibling_path in siblings:
+        if not wanted:
+            break
+        sibling = _Entry(sibling_path)
+        sibling_keys, sibling_done = sibling.item_keys(), sibling.done()
+        if sibling_keys is None or len(sibling_done) != len(sibling_keys):
+            continue
+        theirs = sibling.open()
+        if any(
+            name not in theirs or theirs[name].shape[1:] != arrays[name].shape[1:] for name in arrays if name != "done"
+        ):
+            continue
+        pairs = [(wanted.pop(k), j) for j, k in enumerate(sibling_keys) if k in wanted and sibling_done[j]]
+        if pairs:
+            ours, source_rows = (np.array(v) for v in zip(*pairs, strict=True))
+            for name in theirs:
+                arrays[name][ours] = theirs[name][source_rows]
+                arrays[name].flush()
+            arrays["done"][ours] = True
+            arrays["done"].flush()
+            copied += len(pairs)
+    return copied
+
+
+class _PassDataset(torch.utils.data.Dataset):
+    """Items of a source for the teacher pass: the eval view, then each recorded augmented view."""
+
+    def __init__(self, source: ImageSource, positions: np.ndarray, transform, view_transform, view_params):
+        self.source, self.positions = source, positions
+        self.transform, self.view_transform, self.view_params = transform, view_transform, view_params
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+    def __getitem__(self, k: int) -> tuple[torch.Tensor, int]:
+        i = int(self.positions[k])
+        image = self.source.load(i)
+        tensors = [self.transform(image)]
+        if self.view_params is not None:
+            tensors += [self.view_transform(image, p) for p in self.view_params[i]]
+        return torch.stack(tensors), i
+
+
+def default_device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def default_workers(n_items: int) -> int:
+    """Loader processes: none for small jobs, otherwise up to 8 leaving one core to the model."""
+    return 0 if n_items < 256 else max(0, min(8, (os.cpu_count() or 1) - 1))
+
+
+def extract_features(
+    backbone: Any,
+    source: ImageSource,
+    items: Sequence[int] | None = None,
+    *,
+    pretrained: bool = True,
+    weights: str | os.PathLike | None = None,
+    views: int = 0,
+    view_seed: int = 0,
+    batch_size: int | None = None,
+    device: str | torch.device | None = None,
+    num_workers: int | None = None,
+    cache: bool = True,
+    cache_dir: str | os.PathLike | None = None,
+    dtype: str = "float32",
+    seed: int | None = None,
+    quiet: bool = False,
+) -> FeatureSet:
+    """Pooled teacher features of ``source`` (or the positions ``items``), from the cache where possible.
+
+    Args:
+        backbone: a registry name (built only if something is missing, and released afterwards) or a
+            Backbone from ``create_backbone``; ``pretrained``, ``weights`` and ``seed`` (for random
+            weights) are passed to ``create_backbone``.
+        views: augmented views per image to cache as well, with seeded, recorded crop/flip parameters.
+        batch_size: images per forward pass; default 16 on CPU (faster there than larger batches, see
+            benchmarks/teacher_pass.py) and 128 on GPU.
+        dtype: "float32" or "float16" for the stored features.
+        cache: False computes in memory and writes nothing.
+    """
+    if views < 0 or (batch_size is not None and batch_size < 1):
+        raise ValueError("views must be >= 0 and batch_size >= 1")
+    if dtype not in ("float32", "float16"):
+        raise ValueError(f"dtype must be 'float32' or 'float16'; got {dtype!r}")
+    if items is not None:
+        source = source.subset(items)
+    keys = _item_keys(source)
+    root = (Path(cache_dir) if cache_dir is not None else cache_root()) / "features"
+    settings = {"views": [views, view_seed], "dtype": dtype}
+    owned = isinstance(backbone, str)
+    alias = root / "requests" / f"{_request_key(backbone, pretrained, weights, seed, settings)}.json" if owned else None
+    if cache and alias is not None and alias.is_file():
+        # A name seen before: find its entry without building the model.
+        entry = _Entry(root / json.loads(alias.read_text())["model"] / _digest(keys))
+        if entry.complete:
+            return _feature_set(source, entry.open(), json.loads((entry.path / "meta.json").read_text()), entry.path)
+    model = _build(backbone, pretrained, weights, seed) if owned else backbone
+    info, weights_fp = model.info, model.weights_fingerprint
+    model_dir = f"{info.name.replace('/', '_').replace(':', '_')}/" + _digest(
+        {
+            "name": info.name,
+            "weights": weights_fp,
+            **settings,
+            "preprocessing": [info.input_size, info.mean, info.std, info.interpolation, info.crop_pct, info.crop_mode],
+        }
+    )
+    entry = _Entry(root / model_dir / _digest(keys))
+    meta = {
+        "backbone": info.name,
+        "weights": weights_fp,
+        "feature_dim": info.feature_dim,
+        "views": views,
+        "view_seed": view_seed,
+        "dtype": dtype,
+        "source": source.name,
+        "n": len(keys),
+    }
+    if cache and alias is not None and not weights_fp.startswith("random-init:unseeded"):
+        alias.parent.mkdir(parents=True, exist_ok=True)
+        _write_atomic(alias, json.dumps({"model": model_dir}))
+    if cache and entry.complete:
+        return _feature_set(source, entry.open(), meta, entry.path)
+
+    np_dtype = np.dtype(dtype)
+    if cache:
+        entry.path.mkdir(parents=True, exist_ok=True)
+        (entry.path / "items.json").write_text(json.dumps({"ids": list(source.ids), "keys": keys}))
+        arrays = _create_arrays(entry, len(keys), info.feature_dim, views, np_dtype)
+        _seed_from_siblings(entry, keys, arrays)
+    else:
+        arrays = {"features": np.zeros((len(keys), info.feature_dim), np_dtype), "done": np.zeros(len(keys), bool)}
+        if views:
+            arrays["views"] = np.zeros((len(keys), views, info.feature_dim), np_dtype)
+            arrays["view_params"] = np.zeros((len(keys), views, 5), np.float32)
+    if views:
+        arrays["view_params"][:] = sample_view_params(source.ids, views, seed=view_seed)
+    missing = np.flatnonzero(~np.asarray(arrays["done"]))
+    try:
+        if len(missing):
+            _run_pass(model, source, missing, arrays, views, batch_size, device, num_workers, quiet)
+    finally:
+        if owned:  # the teacher is released as soon as its pass ends
+            del model
+            gc.collect()
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+    if not cache:
+        arrays.pop("done")
+        return _feature_set(source, arrays, meta, None)
+    for array in arrays.values():
+        array.flush()
+    del arrays
+    _write_atomic(entry.path / "meta.json", json.dumps(meta, indent=1))
+    (entry.path / "done.npy").unlink(missing_ok=True)
+    return _feature_set(source, entry.open(), meta, entry.path)
+
+
+def _build(name: str, pretrained: bool, weights: Any, seed: int | None):
+    from .backbones import create_backbone
+
+    return create_backbone(name, pretrained=pretrained, weights=weights, seed=seed)
+
+
+def _request_key(name: str, pretrained: bool, weights: Any, seed: int | None, settings: dict) -> str:
+    """What a call asked for; a weights file counts by path, size and modification time."""
+    file = None
+    if weights is not None and Path(weights).exists():
+        stat = Path(weights).stat()
+        file = [str(Path(weights).resolve()), stat.st_size, stat.st_mtime_ns]
+    return _digest({"name": name, "pretrained": pretrained, "weights": file or weights, "seed": seed, **settings})
+
+
+def _run_pass(
+    model,
+    source: ImageSource,
+    missing: np.ndarray,
+    arrays: dict[str, np.ndarray],
+    views: int,
+    batch_size: int,
+    device,
+    num_workers: int | None,
+    quiet: bool,
+) -> None:
+    device = torch.device(device) if device is not None else default_device()
+    batch_size = batch_size or (128 if device.type == "cuda" else 16)
+    info = model.info
+    view_transform = ViewTransform(info.input_size[1:], info.mean, info.std, info.interpolation) if views else None
+    dataset = _PassDataset(source, missing, model.eval_transform, view_transform, arrays.get("view_params"))
+    workers = default_workers(len(missing)) if num_workers is None else num_workers
+    loader = torch.utils.data.DataLoader(
+        dataset, batch_size=batch_size, num_workers=workers, pin_memory=device.type == "cuda", persistent_workers=False
+    )
+    # channels_last doubles CPU throughput of the depthwise convolutions in EfficientNet/MobileNet.
+    model = model.eval().to(device, memory_format=torch.channels_last)
+    persist = isinstance(arrays["done"], np.memmap)
+    with torch.inference_mode(), tqdm(total=len(missing), desc=f"{info.name} on {source.name}", disable=quiet) as bar:
+        for batch, positions in loader:
+            b, v = batch.shape[:2]
+            x = batch.flatten(0, 1).to(device, non_blocking=True).contiguous(memory_format=torch.channels_last)
+            out = model(x).float().cpu().numpy()
+            out = out.reshape(b, v, -1)
+            rows = positions.numpy()
+            arrays["features"][rows] = out[:, 0]
+            if views:
+                arrays["views"][rows] = out[:, 1:]
+            if persist:  # rows reach the disk before the mask that declares them valid
+                for name in ("features", "views", "view_params"):
+                    if name in arrays:
+                        arrays[name].flush()
+            arrays["done"][rows] = True
+            if persist:
+                arrays["done"].flush()
+            bar.update(b)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def _feature_set(source: ImageSource, arrays: dict[str, np.ndarray], meta: dict, path: Path | None) -> FeatureSet:
+    return FeatureSet(
+        source.ids,
+        arrays["features"],
+        backbone=meta["backbone"],
+        meta={**meta, "cache": str(path) if path else None},
+        views=arrays.get("views"),
+        view_params=arrays.get("view_params"),
+    )

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
 from .fashion_mnist import FashionMNISTSource
-from .folder import FolderSource
+from .folder import FolderSource, image_files
 from .huggingface import HFSource
 from .memory import ArraySource, ListSource
 from .omniglot import OmniglotSource, omniglot
@@ -88,6 +89,37 @@ def as_source(data: Any, labels: Any = None, **kwargs: Any) -> ImageSource:
     raise TypeError(
         f"cannot make labelled images from {type(data).__name__}: pass a folder path, a dataset name, a "
         "datasets.Dataset, (images, labels) arrays, or a list of (image, label) pairs"
+    )
+
+
+def as_images(data: Any) -> ImageSource:
+    """Images without labels (to predict, or unlabelled images for training) -> :class:`ImageSource`.
+
+    Accepted: an ImageSource (its labels are ignored by callers), a folder (every image under it), a list of
+    paths, PIL images or arrays, or one array / tensor batch.
+    """
+    if isinstance(data, ImageSource):
+        return data
+    if isinstance(data, (str, os.PathLike)):
+        if not os.path.isdir(data):
+            if os.path.isfile(data):
+                return ListSource([(data, "?")], name="images")
+            raise FileNotFoundError(f"{data!r} is neither an image file nor a folder of images")
+        files = image_files(Path(data))
+        if not files:
+            raise ValueError(f"no images found under {data}")
+        return ListSource([(f, "?") for f in files], name=f"folder:{Path(data).name}")
+    if _is_array(data):
+        if data.ndim < 3:
+            raise ValueError(f"an image batch must be (N, H, W), (N, H, W, C) or (N, C, H, W); got {tuple(data.shape)}")
+        return ArraySource(data, np.zeros(len(data), dtype=np.int64), class_names=["?"], name="images")
+    if isinstance(data, (list, tuple)):
+        if not data:
+            raise ValueError("no images given")
+        return ListSource([(image, "?") for image in data], name="images")
+    raise TypeError(
+        f"cannot read images from {type(data).__name__}: pass a folder, a list of paths / PIL images / "
+        "arrays, an image batch, or an ImageSource"
     )
 
 

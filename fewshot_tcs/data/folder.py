@@ -18,6 +18,16 @@ def image_extensions() -> set[str]:
     return {ext.lower() for ext in Image.registered_extensions()}
 
 
+def is_image_file(path: Path, extensions: set[str]) -> bool:
+    return path.is_file() and path.suffix.lower() in extensions and not path.name.startswith(".")
+
+
+def image_files(folder: Path) -> list[Path]:
+    """Image files anywhere under ``folder``, sorted."""
+    extensions = image_extensions()
+    return sorted(p for p in folder.rglob("*") if is_image_file(p, extensions))
+
+
 class FolderSource(ImageSource):
     """Images in ``root/<class>/...``; classes are the sub-folder names, ids the paths relative to root.
 
@@ -30,11 +40,7 @@ class FolderSource(ImageSource):
         if not self.root.is_dir():
             raise FileNotFoundError(f"image folder {self.root} does not exist")
         extensions = image_extensions()
-
-        def is_image(path: Path) -> bool:
-            return path.is_file() and path.suffix.lower() in extensions and not path.name.startswith(".")
-
-        loose = [p.name for p in self.root.iterdir() if is_image(p)]
+        loose = [p.name for p in self.root.iterdir() if is_image_file(p, extensions)]
         if loose:
             log.warning(
                 "%s: %d images directly in the folder have no class sub-folder and are ignored (e.g. %s)",
@@ -45,7 +51,7 @@ class FolderSource(ImageSource):
         class_dirs = sorted(p for p in self.root.iterdir() if p.is_dir() and not p.name.startswith("."))
         ids, labels, classes = [], [], []
         for class_dir in class_dirs:
-            files = sorted(p for p in class_dir.rglob("*") if is_image(p))
+            files = image_files(class_dir)
             if not files:
                 log.warning("%s: class folder %r holds no images and is ignored", self.root, class_dir.name)
                 continue
