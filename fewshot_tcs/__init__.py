@@ -1,14 +1,27 @@
 """fewshot-tcs: few-shot image classification with a tailored coordinate system (TCS)."""
 
+from .backbones import create_backbone, list_backbones
 from .data import ImageSource, as_source, list_sources, load_source
 from .episodes import Episode, EpisodeSampler, load_episodes, save_episodes
 from .evaluate import evaluate
 from .methods import LogisticProbe, ProtoNet, create_method, list_methods
 from .results import EvaluationResult, confidence_interval
+from .tcs import TCSClassifier
+
+
+def fit(support, backbone="dinov2_vits14", student="mobilenetv2_100", unlabeled=None, labels=None, **params):
+    """Train a TCS student on labelled ``support`` (a folder, (path | image | array, label) pairs, arrays,
+    a Hugging Face dataset or a dataset name) and return the fitted :class:`TCSClassifier`."""
+    return TCSClassifier(backbone=backbone, student=student, **params).fit(support, labels=labels, unlabeled=unlabeled)
+
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "TCSClassifier",
+    "create_backbone",
+    "fit",
+    "list_backbones",
     "Episode",
     "EpisodeSampler",
     "EvaluationResult",

@@ -50,10 +50,17 @@ def _as_feature_set(features: Any, source: ImageSource | None) -> FeatureSet | N
 def _item_set(
     ids: tuple[str, ...], labels: tuple[int, ...] | None, features: FeatureSet | None, source: ImageSource | None
 ) -> ItemSet:
+    rows = features.rows(ids) if features is not None else None
     return ItemSet(
-        features=features.take(ids) if features is not None else None,
+        features=np.asarray(features.values[rows], dtype=np.float32) if rows is not None else None,
         images=source.subset(source.index_of(ids)) if source is not None else None,
         labels=np.asarray(labels, dtype=np.int64) if labels is not None else None,
+        views=np.asarray(features.views[rows], dtype=np.float32)
+        if rows is not None and features.views is not None
+        else None,
+        view_params=np.asarray(features.view_params[rows])
+        if rows is not None and features.view_params is not None
+        else None,
     )
 
 
@@ -78,12 +85,12 @@ def evaluate(
     """
     name = name or getattr(method, "name", type(method).__name__)
     needs = getattr(method, "needs", "features")
-    if features is None and needs == "features":
+    if features is None and "features" in needs:
         raise ValueError(
             f"method {name!r} works on teacher features: pass features= (a FeatureSet from "
             "fewshot_tcs.features, or an array aligned with source=)"
         )
-    if source is None and needs == "images":
+    if source is None and "images" in needs:
         raise ValueError(f"method {name!r} trains on images: pass source=")
     episode_list = resolve_episodes(episodes, source)
     feature_set = _as_feature_set(features, source)

@@ -9,10 +9,15 @@ from typing import Any
 from .base import FeatureMethod, FewShotMethod, ItemSet
 from .logistic import LogisticProbe
 from .protonet import ProtoNet
+from .tcs_methods import StudentCE, StudentKD, StudentTCS, TCSProbe
 
 METHODS: dict[str, Callable[..., FewShotMethod]] = {
     ProtoNet.name: ProtoNet,
     LogisticProbe.name: LogisticProbe,
+    TCSProbe.name: TCSProbe,
+    StudentTCS.name: StudentTCS,
+    StudentCE.name: StudentCE,
+    StudentKD.name: StudentKD,
 }
 
 

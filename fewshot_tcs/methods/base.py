@@ -19,11 +19,15 @@ class ItemSet:
         features: ``(n, d)`` float32 teacher features, when the evaluator has them.
         images: the same items as an ImageSource, when the evaluator has them.
         labels: ``(n,)`` int64 episode labels 0..n_way-1; None for queries and unlabelled items.
+        views, view_params: ``(n, V, d)`` teacher features of recorded augmented views and their
+            ``(n, V, 5)`` parameters, when the teacher pass cached views.
     """
 
     features: np.ndarray | None = None
     images: ImageSource | None = None
     labels: np.ndarray | None = None
+    views: np.ndarray | None = None
+    view_params: np.ndarray | None = None
 
     def __len__(self) -> int:
         if self.features is not None:
@@ -32,7 +36,7 @@ class ItemSet:
 
 
 class FewShotMethod:
-    """Base of all methods. ``needs`` says what the evaluator must provide ("features" or "images");
+    """Base of all methods. ``needs`` says what the evaluator must provide ("features", "images" or both);
     ``transductive`` methods look at the queries and are labelled so in results."""
 
     name = "method"

@@ -1,0 +1,237 @@
+"""TCS and its baselines on the method interface: tcs-probe, student-tcs, student-ce and student-kd."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..tcs import CoordinateSystem, make_selector
+from ..tcs.classifier import TCSClassifier
+from ..tcs.student import Student
+from ..tcs.teacher import TeacherFeatures, l2_normalize
+from ..tcs.trainer import cross_entropy_part
+from .base import FeatureMethod, FewShotMethod, ItemSet, as_features, support_xy
+from .logistic import LogisticProbe
+
+
+class TCSProbe(FeatureMethod):
+    """Nearest class mean in the tailored coordinates of the teacher's features; no student.
+
+    The coordinate system is fitted on the support and, when given, the unlabelled items ("pool").
+    Selection is training-free: "fisher" or "none".
+    """
+
+    name = "tcs-probe"
+
+    def __init__(
+        self,
+        n_components: int | None = 64,
+        whiten: bool = True,
+        selection: str = "none",
+        keep: int | float = 0.5,
+        normalize: bool = True,
+    ):
+        self.n_components = n_components
+        self.whiten = whiten
+        self.selection = selection
+        self.keep = keep
+        self.normalize = normalize
+
+    def _prepare(self, x: np.ndarray) -> torch.Tensor:
+        return torch.as_tensor(l2_normalize(x) if self.normalize else x)
+
+    def fit(self, support: Any, y: Any = None, unlabeled: Any = None) -> TCSProbe:
+        features, labels = support_xy(support, y)
+        self.n_features_in_ = features.shape[1]
+        pool = features if unlabeled is None else np.concatenate([features, as_features(unlabeled, "unlabeled")])
+        self.coords_ = CoordinateSystem(n_components=self.n_components, whiten=self.whiten).fit(self._prepare(pool))
+        z = self.coords_.transform(self._prepare(features))
+        self.classes_, codes = np.unique(labels, return_inverse=True)
+        selector = make_selector(self.selection, self.keep if self.selection != "none" else None)
+        selector.fit(z, torch.as_tensor(codes))
+        self.mask_ = selector.mask
+        z = z * self.mask_
+        self.prototypes_ = torch.stack([z[torch.as_tensor(codes == c)].mean(0) for c in range(len(self.classes_))])
+        return self
+
+    def predict_proba(self, query: Any) -> np.ndarray:
+        z = self.coords_.transform(self._prepare(self._query(query))) * self.mask_
+        return torch.softmax(-(torch.cdist(z, self.prototypes_) ** 2), dim=1).numpy()
+
+
+class StudentMethod(FewShotMethod):
+    """A TCSClassifier trained per episode from the evaluator's cached teacher features (no teacher pass)."""
+
+    needs = "images+features"
+    objective = "tcs"
+
+    def __init__(self, **params: Any):
+        self.params = params
+
+    def _classifier(self) -> TCSClassifier:
+        return TCSClassifier(**{**self.params, "objective": self.objective})
+
+    def fit(self, support: ItemSet, y: Any = None, unlabeled: ItemSet | None = None) -> StudentMethod:
+        if not isinstance(support, ItemSet) or support.images is None or support.features is None:
+            raise ValueError(
+                f"{self.name} needs the support's images and teacher features (pass source= and features= to evaluate)"
+            )
+        self.model_ = self._classifier()
+        images = support.images
+        self.model_.fit(
+            [(images.load(i), int(label)) for i, label in enumerate(support.labels)],
+            unlabeled=None if unlabeled is None else [unlabeled.images.load(i) for i in range(len(unlabeled))],
+            support_features=_teacher(support),
+            unlabeled_features=None if unlabeled is None else _teacher(unlabeled),
+        )
+        self.classes_ = np.array([int(c) for c in self.model_.classes_])
+        return self
+
+    def predict_proba(self, query: ItemSet) -> np.ndarray:
+        source = query.images
+        return self.model_.predict_proba([source.load(i) for i in range(len(source))])
+
+
+class StudentTCS(StudentMethod):
+    """The TCS student: CE + mimic of the tailored teacher coordinates, with tailoring."""
+
+    name = "student-tcs"
+
+
+class StudentCE(StudentMethod):
+    """The same student trained with cross-entropy on the support only."""
+
+    name = "student-ce"
+    objective = "ce"
+
+
+def _teacher(items: ItemSet) -> TeacherFeatures:
+    return TeacherFeatures(items.features, items.views, items.view_params)
+
+
+class StudentKD(FewShotMethod):
+    """Classic knowledge distillation: soft targets from the teacher on every augmented batch.
+
+    Soft targets come from a logistic probe fitted on the support's teacher features; the student (same
+    architecture and training settings as the others) matches them at ``temperature`` on labelled and
+    unlabelled images, plus CE on the labelled ones. With ``teacher_in_loop=True`` (the cost baseline) the
+    teacher runs on each batch's exact views. With False and ``teacher_views`` cached, the same soft targets
+    are read from the cached view features: identical values without the teacher's cost, for accuracy runs.
+    """
+
+    name = "student-kd"
+    needs = "images+features"
+
+    def __init__(self, temperature: float = 4.0, alpha: float = 0.5, teacher_in_loop: bool = True, **params: Any):
+        self.temperature = temperature
+        self.alpha = alpha
+        self.teacher_in_loop = teacher_in_loop
+        self.params = params
+
+    def _teachers(self) -> list | None:
+        from ..backbones import create_backbone
+
+        if not self.teacher_in_loop:
+            return None
+        if not hasattr(self, "teachers_"):
+            names = self.params.get("backbone", "dinov2_vits14")
+            names = [names] if isinstance(names, str) else list(names)
+            pretrained = self.params.get("teacher_pretrained", True)
+            self.teachers_ = [create_backbone(n, pretrained=pretrained, seed=0).eval() for n in names]
+        return self.teachers_
+
+    def fit(self, support: ItemSet, y: Any = None, unlabeled: ItemSet | None = None) -> StudentKD:
+        if not isinstance(support, ItemSet) or support.images is None or support.features is None:
+            raise ValueError("student-kd needs the support's images and teacher features")
+        objective = KDObjective(LogisticProbe().fit(support), self.temperature, self.alpha, self._teachers())
+        self.model_ = _KDClassifier(objective, **{**self.params, "objective": "ce"})
+        self.model_.fit(
+            [(support.images.load(i), int(label)) for i, label in enumerate(support.labels)],
+            unlabeled=None if unlabeled is None else [unlabeled.images.load(i) for i in range(len(unlabeled))],
+            support_features=_teacher(support),
+            unlabeled_features=None if unlabeled is None else _teacher(unlabeled),
+        )
+        self.classes_ = np.array([int(c) for c in self.model_.classes_])
+        return self
+
+    def predict_proba(self, query: ItemSet) -> np.ndarray:
+        source = query.images
+        return self.model_.predict_proba([source.load(i) for i in range(len(source))])
+
+
+class KDObjective:
+    """KL to the teacher probe's softened predictions on each batch's exact views, plus CE."""
+
+    def __init__(self, probe: LogisticProbe, temperature: float, alpha: float, teachers: list | None = None):
+        self.probe_weight = torch.as_tensor(probe.model_.coef_, dtype=torch.float32)
+        self.probe_bias = torch.as_tensor(probe.model_.intercept_, dtype=torch.float32)
+        self.temperature = temperature
+        self.alpha = alpha
+        self.teachers = teachers
+        self.soft = None
+
+    def _soft(self, features: torch.Tensor) -> torch.Tensor:
+        """Probe probabilities at the temperature; features are the joined teacher features (..., D)."""
+        logits = F.normalize(features, dim=-1) @ self.probe_weight.T + self.probe_bias
+        return torch.softmax(logits / self.temperature, dim=-1)
+
+    def bind(self, bank, labels: torch.Tensor, teacher: TeacherFeatures) -> KDObjective:
+        from ..views import ViewTransform
+
+        self.bank, self.labels = bank, labels
+        if self.teachers is not None:
+            self.transforms = [
+                ViewTransform(t.info.input_size[1:], t.info.mean, t.info.std, t.info.interpolation)
+                for t in self.teachers
+            ]
+            return self
+        if teacher.views is None or teacher.views.shape[1] != bank.n_views - 1:
+            raise ValueError(
+                "student-kd without the teacher in the loop needs the teacher's cached views "
+                "(teacher_views > 0 in the teacher pass and the classifier)"
+            )
+        cached = np.concatenate([teacher.clean[:, None], teacher.views], axis=1)
+        self.soft = self._soft(torch.as_tensor(cached))
+        return self
+
+    def to(self, device: torch.device) -> KDObjective:
+        self.labels = self.labels.to(device)
+        self.probe_weight, self.probe_bias = self.probe_weight.to(device), self.probe_bias.to(device)
+        if self.teachers is not None:
+            self.teachers = [t.to(device) for t in self.teachers]
+        else:
+            self.soft = self.soft.to(device)
+        return self
+
+    @torch.no_grad()
+    def soft_targets(self, items: torch.Tensor, views: torch.Tensor) -> torch.Tensor:
+        if self.teachers is None:
+            return self.soft[items, views]
+        feats = []
+        pairs = list(zip(items.tolist(), views.tolist(), strict=True))
+        for teacher, transform in zip(self.teachers, self.transforms, strict=True):
+            batch = torch.stack([transform(self.bank.images[i], self.bank.params[i, v]) for i, v in pairs])
+            feats.append(F.normalize(teacher(batch.to(self.probe_weight.device)).float(), dim=1))
+        return self._soft(torch.cat(feats, dim=1))
+
+    def __call__(self, student: Student, images, items, views, mask):
+        coords = student.coords(images).float()
+        t = self.temperature
+        log_p = F.log_softmax(student.head(coords, mask) / t, dim=1)
+        kd = F.kl_div(log_p, self.soft_targets(items, views), reduction="batchmean") * t * t
+        ce = cross_entropy_part(student, coords, items, self.labels, mask)
+        return self.alpha * kd + (1 - self.alpha) * ce, {"kd": kd.detach(), "ce": ce.detach()}
+
+
+class _KDClassifier(TCSClassifier):
+    """The CE student of TCSClassifier with its objective replaced by KD on the same view bank."""
+
+    def __init__(self, kd_objective: KDObjective, **params: Any):
+        super().__init__(**params)
+        self.kd_objective = kd_objective
+
+    def _objective(self, bank, labels, targets, student, teacher):
+        return self.kd_objective.bind(bank, labels, teacher), None

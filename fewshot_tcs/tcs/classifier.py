@@ -1,0 +1,453 @@
+"""TCSClassifier: teacher pass -> tailored coordinates -> student -> one folded, deployable model."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+from tqdm.auto import tqdm
+
+from ..data import ImageSource, as_images, as_source
+from ..features import FeatureSet
+from ..views import ViewTransform
+from .coords import CoordinateSystem
+from .losses import ELSH
+from .objective import CrossEntropyObjective, TCSObjective
+from .selection import make_selector
+from .student import FoldedStudent, Student
+from .teacher import TeacherFeatures, teacher_pass
+from .trainer import CLEAN_VIEW, TrainConfig, TrainingLog, ViewBank, student_coords, train_student
+
+log = logging.getLogger(__name__)
+
+CONFIG_FILE, WEIGHTS_FILE = "config.json", "model.safetensors"
+
+
+def build_student_backbone(name: str, pretrained: bool, seed: int):
+    """The student's backbone from the registry: its pretrained weights where they are at hand, else random."""
+    from ..backbones import WeightsNotFoundError, create_backbone
+
+    if pretrained:
+        try:
+            return create_backbone(name, pretrained=True), True
+        except WeightsNotFoundError as error:
+            log.warning(
+                "student %s: no pretrained weights here, training from scratch (%s)", name, str(error).splitlines()[0]
+            )
+    return create_backbone(name, pretrained=False, seed=seed), False
+
+
+class TCSClassifier:
+    """A compact student distilled from a teacher through a tailored coordinate system (scikit-learn style).
+
+    Hyperparameters are stored as given; ``fit`` learns ``classes_``, ``coords_`` (the coordinate system),
+    ``mask_`` (kept coordinates), ``model_`` (the folded student) and ``log_`` (training history).
+
+    Args:
+        backbone: teacher registry name, or a list of names for a teacher ensemble.
+        student: student registry name (``mobilenetv2_100``, ``timm:resnet10t``, ...).
+        student_pretrained: start the student from its pretrained weights when they are on this machine.
+        image_size: the student's input resolution (square).
+        n_components / variance: coordinates kept by the PCA (count, or explained-variance fraction);
+            capped by the numerical rank.
+        whiten: divide coordinates by the square root of their eigenvalues.
+        basis: "support" (labelled features), "pool" (labelled + unlabelled) or "reference" (``reference=``).
+        selection: "iterative" (tailoring by |m * dL/dm|), "fisher" or "none"; ``keep`` coordinates remain.
+        lambda_mimic: weight of the coordinate mimic loss; elsh_bits > 0 adds the eLSH term (lambda_elsh).
+        teacher_views: augmented views per image cached by the teacher pass, fed to the student exactly.
+        student_views: random views per image when teacher_views is 0 (their target is the clean one).
+        readout: "ncm" (nearest class mean of the student's coordinates) or "linear" (the trained head).
+        init_projector: "ridge" (least squares from the untrained student to the targets) or "random".
+        objective: "tcs", or "ce" for the same student trained with cross-entropy only (a baseline).
+    """
+
+    def __init__(
+        self,
+        backbone: str | list[str] = "dinov2_vits14",
+        student: str = "mobilenetv2_100",
+        student_pretrained: bool = True,
+        image_size: int = 64,
+        n_components: int | None = 64,
+        variance: float | None = None,
+        whiten: bool = False,
+        basis: str = "pool",
+        selection: str = "iterative",
+        keep: int | float = 0.5,
+        select_every: int = 20,
+        drop_fraction: float = 0.2,
+        lambda_mimic: float = 1.0,
+        elsh_bits: int = 0,
+        lambda_elsh: float = 0.1,
+        teacher_views: int = 0,
+        student_views: int = 8,
+        readout: str = "ncm",
+        init_projector: str = "ridge",
+        objective: str = "tcs",
+        steps: int = 120,
+        batch_size: int = 32,
+        lr: float = 3e-4,
+        head_lr: float = 3e-3,
+        weight_decay: float = 1e-4,
+        teacher_pretrained: bool = True,
+        teacher_weights: str | os.PathLike | None = None,
+        cache_dir: str | os.PathLike | None = None,
+        device: str | None = None,
+        seed: int = 0,
+        quiet: bool = True,
+    ):
+        self.backbone = backbone
+        self.student = student
+        self.student_pretrained = student_pretrained
+        self.image_size = image_size
+        self.n_components = n_components
+        self.variance = variance
+        self.whiten = whiten
+        self.basis = basis
+        self.selection = selection
+        self.keep = keep
+        self.select_every = select_every
+        self.drop_fraction = drop_fraction
+        self.lambda_mimic = lambda_mimic
+        self.elsh_bits = elsh_bits
+        self.lambda_elsh = lambda_elsh
+        self.teacher_views = teacher_views
+        self.student_views = student_views
+        self.readout = readout
+        self.init_projector = init_projector
+        self.objective = objective
+        self.steps = steps
+        self.batch_size = batch_size
+        self.lr = lr
+        self.head_lr = head_lr
+        self.weight_decay = weight_decay
+        self.teacher_pretrained = teacher_pretrained
+        self.teacher_weights = teacher_weights
+        self.cache_dir = cache_dir
+        self.device = device
+        self.seed = seed
+        self.quiet = quiet
+
+    # -- parameters -------------------------------------------------------------------------------------------
+    def get_params(self) -> dict[str, Any]:
+        return {k: v for k, v in vars(self).items() if not k.endswith("_")}
+
+    def set_params(self, **params: Any) -> TCSClassifier:
+        for key, value in params.items():
+            if key not in self.get_params():
+                raise ValueError(f"unknown parameter {key!r}; TCSClassifier takes {sorted(self.get_params())}")
+            setattr(self, key, value)
+        return self
+
+    def _check_params(self) -> None:
+        choices = {
+            "basis": ("support", "pool", "reference"),
+            "selection": ("iterative", "fisher", "none"),
+            "readout": ("ncm", "linear"),
+            "init_projector": ("ridge", "random"),
+            "objective": ("tcs", "ce"),
+        }
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}; got {getattr(self, name)!r}")
+        if self.steps < 1 or self.batch_size < 1 or self.image_size < 16:
+            raise ValueError("steps and batch_size must be >= 1 and image_size >= 16")
+
+    # -- fitting ----------------------------------------------------------------------------------------------
+    def fit(
+        self,
+        support: Any,
+        labels: Any = None,
+        unlabeled: Any = None,
+        *,
+        reference: Any = None,
+        support_features: TeacherFeatures | None = None,
+        unlabeled_features: TeacherFeatures | None = None,
+    ) -> TCSClassifier:
+        """Train the student on labelled ``support`` (any source kind) and optional ``unlabeled`` images.
+
+        ``support_features`` / ``unlabeled_features`` give cached teacher features and skip the teacher pass
+        (the evaluator does this); ``reference`` holds features for ``basis="reference"``.
+        """
+        self._check_params()
+        source = as_source(support, labels)
+        counts = source.class_counts()
+        if len(counts) < 2:
+            raise ValueError(f"support has a single class ({next(iter(counts))!r}); a classifier needs at least two")
+        pool = as_images(unlabeled) if unlabeled is not None else None
+        device = (
+            torch.device(self.device) if self.device else torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        )
+        teacher_l, teacher_u = self._teacher(source, pool, support_features, unlabeled_features)
+        images = [source.load(i) for i in range(len(source))]
+        ids = list(source.ids)
+        labels_all = source.labels
+        if pool is not None:
+            images += [pool.load(i) for i in range(len(pool))]
+            ids += [f"unlabeled/{item_id}" for item_id in pool.ids]
+            labels_all = np.concatenate([labels_all, -np.ones(len(pool), dtype=np.int64)])
+        teacher = _stack(teacher_l, teacher_u)
+        self.classes_ = np.array(source.classes, dtype=object)
+        y = torch.as_tensor(labels_all)
+        torch.manual_seed(self.seed)
+        body, self.student_pretrained_ = build_student_backbone(self.student, self.student_pretrained, self.seed)
+        self.preprocessing_ = {"size": self.image_size, "mean": list(body.info.mean), "std": list(body.info.std)}
+        views = self.teacher_views if teacher.views is not None else self.student_views
+        bank = ViewBank.build(
+            images,
+            ids,
+            self.image_size,
+            body.info.mean,
+            body.info.std,
+            views=views,
+            view_params=teacher.view_params,
+            seed=self.seed,
+        )
+        if self.objective == "ce":
+            student, targets = Student(body, body.feature_dim, len(self.classes_), len(self.classes_)), None
+        else:
+            targets = self._coordinates(teacher, len(source), reference)
+            student = Student(body, body.feature_dim, targets.shape[-1], len(self.classes_))
+            student.set_prototypes(_class_means(targets[: len(source), 0], torch.as_tensor(source.labels)))
+            if self.init_projector == "ridge":
+                _ridge_init(student, bank, targets[:, 0], device)
+        objective, selector = self._objective(bank, y, targets, student, teacher)
+        objective.to(device)
+        config = TrainConfig(
+            steps=self.steps,
+            batch_size=self.batch_size,
+            lr=self.lr,
+            head_lr=self.head_lr,
+            weight_decay=self.weight_decay,
+            seed=self.seed,
+        )
+        self.log_: TrainingLog = train_student(
+            student, bank, y, objective, config, selector=selector, device=device, quiet=self.quiet
+        )
+        self.mask_ = student.mask.detach().cpu().clone()
+        if self.readout == "ncm":
+            labelled = torch.arange(len(source))
+            coords = student_coords(student, bank, labelled, device)
+            student.set_prototypes(_class_means(coords, torch.as_tensor(source.labels).to(coords.device)))
+        self.model_ = student.fold().to("cpu", memory_format=torch.channels_last).eval()
+        self.teacher_dim_ = int(teacher.clean.shape[1])
+        return self
+
+    def _teacher(self, source: ImageSource, pool: ImageSource | None, support_features, unlabeled_features):
+        if support_features is not None:
+            if len(support_features) != len(source):
+                raise ValueError(f"support_features has {len(support_features)} rows for {len(source)} images")
+            if pool is not None and (unlabeled_features is None or len(unlabeled_features) != len(pool)):
+                raise ValueError("unlabeled images need unlabeled_features of the same length")
+            return support_features, unlabeled_features
+
+        def run(items: ImageSource) -> TeacherFeatures:
+            features: FeatureSet = teacher_pass(
+                self.backbone,
+                items,
+                views=self.teacher_views,
+                view_seed=self.seed,
+                pretrained=self.teacher_pretrained,
+                weights=self.teacher_weights,
+                cache_dir=self.cache_dir,
+                device=self.device,
+                quiet=self.quiet,
+            )
+            return TeacherFeatures.from_feature_set(features, items.ids)
+
+        return run(source), (run(pool) if pool is not None else None)
+
+    def _coordinates(self, teacher: TeacherFeatures, n_labelled: int, reference: Any) -> torch.Tensor:
+        """Targets (n, A, r): teacher coordinates of every item and view (A = 1 + recorded views, or 1)."""
+        basis = teacher.clean[:n_labelled] if self.basis == "support" else teacher.clean
+        self.coords_ = CoordinateSystem(
+            n_components=self.n_components, variance=self.variance, whiten=self.whiten, basis=self.basis
+        )
+        self.coords_.fit(
+            torch.as_tensor(basis),
+            reference=None if reference is None else torch.as_tensor(np.asarray(reference, dtype=np.float32)),
+        )
+        clean = self.coords_.transform(torch.as_tensor(teacher.clean))[:, None]
+        if teacher.views is None:
+            return clean
+        n, v, d = teacher.views.shape
+        views = self.coords_.transform(torch.as_tensor(teacher.views).reshape(n * v, d)).reshape(n, v, -1)
+        return torch.cat([clean, views], dim=1)
+
+    def _objective(
+        self,
+        bank: ViewBank,
+        labels: torch.Tensor,
+        targets: torch.Tensor | None,
+        student: Student,
+        teacher: TeacherFeatures,
+    ):
+        """The training objective and, for iterative tailoring, the selector that updates the mask."""
+        if targets is None:
+            return CrossEntropyObjective(labels), None
+        n_labelled = int((labels >= 0).sum())
+        selector = make_selector(
+            self.selection,
+            self.keep if self.selection != "none" else None,
+            select_every=self.select_every,
+            drop_fraction=self.drop_fraction,
+        )
+        if self.selection == "fisher":
+            selector.fit(targets[:n_labelled, 0], labels[:n_labelled])
+            student.mask.copy_(selector.mask)
+        elsh = ELSH(self.elsh_bits, seed=self.seed).fit(targets[:, 0]) if self.elsh_bits else None
+        objective = TCSObjective(targets, labels, self.lambda_mimic, elsh, self.lambda_elsh)
+        return objective, (selector.reset(targets.shape[-1]) if self.selection == "iterative" else None)
+
+    # -- prediction -------------------------------------------------------------------------------------------
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "model_"):
+            raise RuntimeError("TCSClassifier is not fitted yet; call fit(support) first")
+
+    def transform_images(self, images: Any) -> torch.Tensor:
+        """Images (any kind ``as_images`` takes) -> the student's input batch (n, 3, S, S)."""
+        self._check_fitted()
+        if (
+            isinstance(images, torch.Tensor)
+            and images.ndim == 4
+            and images.shape[1] == 3
+            and images.is_floating_point()
+        ):
+            return images
+        source = as_images(images)
+        p = self.preprocessing_
+        transform = ViewTransform((p["size"], p["size"]), p["mean"], p["std"])
+        return torch.stack([transform(source.load(i), CLEAN_VIEW) for i in range(len(source))])
+
+    @torch.inference_mode()
+    def decision_function(self, images: Any, batch_size: int = 256) -> np.ndarray:
+        """Logits (n, n_classes) of the folded student."""
+        x = self.transform_images(images)
+        batches = tqdm(x.split(batch_size), disable=self.quiet, desc="predicting")
+        chunks = [self.model_(chunk.contiguous(memory_format=torch.channels_last)) for chunk in batches]
+        return torch.cat(chunks).float().numpy()
+
+    def predict_proba(self, images: Any) -> np.ndarray:
+        return torch.softmax(torch.as_tensor(self.decision_function(images)), dim=1).numpy()
+
+    def predict(self, images: Any) -> np.ndarray:
+        """Class names, (n,)."""
+        logits = self.decision_function(images)
+        return self.classes_[np.argmax(logits, axis=1)]
+
+    def score(self, images: Any, labels: Any = None) -> float:
+        """Accuracy on labelled images (any source kind, or images with ``labels``)."""
+        source = as_source(images, labels)
+        truth = np.array([source.classes[k] for k in source.labels], dtype=object)
+        return float(np.mean(self.predict(source) == truth))
+
+    # -- persistence ------------------------------------------------------------------------------------------
+    def save(self, path: str | os.PathLike) -> Path:
+        """A folder with ``model.safetensors`` (the folded student) and ``config.json``."""
+        self._check_fitted()
+        folder = Path(path)
+        folder.mkdir(parents=True, exist_ok=True)
+        state = {k: v.detach().contiguous() for k, v in self.model_.state_dict().items()}
+        save_file(state, str(folder / WEIGHTS_FILE))
+        config = {
+            "format": "fewshot-tcs/folded-student/1",
+            "params": {
+                k: (v if isinstance(v, (int, float, str, bool, list, type(None))) else str(v))
+                for k, v in self.get_params().items()
+            },
+            "classes": [str(c) for c in self.classes_],
+            "preprocessing": self.preprocessing_,
+            "kept_coordinates": int(self.mask_.sum()),
+        }
+        (folder / CONFIG_FILE).write_text(json.dumps(config, indent=1))
+        return folder
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> TCSClassifier:
+        """A saved classifier, ready to predict (the student architecture is rebuilt, weights loaded strictly)."""
+        from ..backbones import create_backbone
+
+        folder = Path(path)
+        if not (folder / CONFIG_FILE).is_file() or not (folder / WEIGHTS_FILE).is_file():
+            raise FileNotFoundError(f"{folder} is not a saved TCSClassifier (needs {CONFIG_FILE} and {WEIGHTS_FILE})")
+        config = json.loads((folder / CONFIG_FILE).read_text())
+        clf = cls(**config["params"])
+        state = load_file(str(folder / WEIGHTS_FILE))
+        body = create_backbone(clf.student, pretrained=False, seed=0)
+        out_features, in_features = state["linear.weight"].shape
+        model = FoldedStudent(body, torch.nn.Linear(in_features, out_features))
+        model.load_state_dict(state, strict=True)
+        clf.model_ = model.to(memory_format=torch.channels_last).eval()
+        clf.classes_ = np.array(config["classes"], dtype=object)
+        clf.preprocessing_ = config["preprocessing"]
+        return clf
+
+    def export(self, path: str | os.PathLike, format: str | None = None) -> Path:
+        """The folded student as ONNX (``.onnx``) or TorchScript (``.pt``), input (B, 3, S, S) normalised."""
+        self._check_fitted()
+        path = Path(path)
+        format = format or ("onnx" if path.suffix == ".onnx" else "torchscript")
+        size = self.preprocessing_["size"]
+        example = torch.zeros(2, 3, size, size)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if format == "torchscript":
+            torch.jit.trace(self.model_.eval(), example).save(str(path))
+        elif format == "onnx":
+            torch.onnx.export(
+                self.model_.eval(),
+                (example,),
+                str(path),
+                input_names=["images"],
+                output_names=["logits"],
+                dynamic_shapes=({0: torch.export.Dim("batch")},),
+                dynamo=True,
+                verbose=False,
+            )
+        else:
+            raise ValueError(f"format must be 'onnx' or 'torchscript'; got {format!r}")
+        return path
+
+
+def _stack(labelled: TeacherFeatures, unlabelled: TeacherFeatures | None) -> TeacherFeatures:
+    if unlabelled is None:
+        return labelled
+
+    def cat(a, b):
+        return None if a is None else np.concatenate([a, b])
+
+    return TeacherFeatures(
+        cat(labelled.clean, unlabelled.clean),
+        cat(labelled.views, unlabelled.views),
+        cat(labelled.view_params, unlabelled.view_params),
+    )
+
+
+def _class_means(coords: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """(n_classes, r) mean coordinates of each class."""
+    n_classes = int(labels.max()) + 1
+    sums = torch.zeros(n_classes, coords.shape[1], dtype=coords.dtype, device=coords.device)
+    sums.index_add_(0, labels, coords)
+    return sums / torch.bincount(labels, minlength=n_classes).clamp(min=1)[:, None].to(coords)
+
+
+@torch.no_grad()
+def _ridge_init(
+    student: Student, bank: ViewBank, targets: torch.Tensor, device: torch.device, alpha: float = 1.0
+) -> None:
+    """Start the projector at the ridge regression of the targets on the untrained student's features."""
+    student.to(device).eval()
+    items = torch.arange(len(targets))
+    feats = torch.cat(
+        [student.backbone(bank.batch(chunk, torch.zeros_like(chunk), device)).float() for chunk in items.split(128)]
+    )
+    mu_x, mu_y = feats.mean(0), targets.to(device).mean(0)
+    x, y = feats - mu_x, targets.to(device) - mu_y
+    gram = x @ x.T + alpha * torch.eye(len(x), device=device)  # dual form: n is small, d_s large
+    weight = (x.T @ torch.linalg.solve(gram, y)).T
+    student.projector.weight.copy_(weight)
+    student.projector.bias.copy_(mu_y - weight @ mu_x)

@@ -1,0 +1,70 @@
+"""The student: a backbone, a projector into the tailored coordinates, a coordinate mask and a classifier.
+
+Deployed, the projector, mask and classifier fold into one linear layer on the backbone's features.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class Student(nn.Module):
+    """``S -> P -> m -> C``: images (B, 3, H, W) -> logits (B, n_classes).
+
+    Args:
+        backbone: maps images to pooled features (B, feature_dim).
+        feature_dim: d_s, the backbone's feature size.
+        n_coords: r, the number of tailored coordinates.
+        n_classes: classes of the task.
+    """
+
+    def __init__(self, backbone: nn.Module, feature_dim: int, n_coords: int, n_classes: int):
+        super().__init__()
+        self.backbone = backbone
+        self.projector = nn.Linear(feature_dim, n_coords)
+        self.classifier = nn.Linear(n_coords, n_classes)
+        self.register_buffer("mask", torch.ones(n_coords))
+
+    def coords(self, images: torch.Tensor) -> torch.Tensor:
+        """Predicted coordinates P(S(x)), (B, r)."""
+        return self.projector(self.backbone(images))
+
+    def head(self, coords: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits C(m * coords), (B, n_classes); ``mask`` overrides the stored one (to take its gradient)."""
+        return self.classifier(coords * (self.mask if mask is None else mask))
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.head(self.coords(images))
+
+    @torch.no_grad()
+    def set_prototypes(self, prototypes: torch.Tensor) -> None:
+        """Make C a nearest-class-mean classifier in the masked coordinates.
+
+        ``argmin_c ||m z - p_c||^2 = argmax_c 2 p_c . (m z) - ||p_c||^2``, a linear layer; prototypes (C, r)
+        are masked first so that dropped coordinates play no part.
+        """
+        prototypes = prototypes.to(self.mask) * self.mask
+        self.classifier.weight.copy_(2 * prototypes)
+        self.classifier.bias.copy_(-(prototypes**2).sum(dim=1))
+
+    @torch.no_grad()
+    def fold(self) -> FoldedStudent:
+        """One linear layer equal to C(m * P(.)) on the backbone's features: W = C diag(m) P."""
+        masked = self.classifier.weight * self.mask
+        linear = nn.Linear(self.projector.in_features, self.classifier.out_features)
+        linear.weight.copy_(masked @ self.projector.weight)
+        linear.bias.copy_(masked @ self.projector.bias + self.classifier.bias)
+        return FoldedStudent(self.backbone, linear)
+
+
+class FoldedStudent(nn.Module):
+    """The deployed student: backbone + one linear layer, images (B, 3, H, W) -> logits (B, n_classes)."""
+
+    def __init__(self, backbone: nn.Module, linear: nn.Linear):
+        super().__init__()
+        self.backbone = backbone
+        self.linear = linear
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.linear(self.backbone(images))

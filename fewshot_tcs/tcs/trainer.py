@@ -1,0 +1,203 @@
+"""Student training: a bank of pre-rendered views, an objective, and the optimisation loop.
+
+The loop never sees a teacher model. A TCS student learns from cached teacher coordinates; objectives that
+need a teacher (classic KD, a baseline) bring it themselves.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from tqdm.auto import tqdm
+
+from ..views import ViewTransform, sample_view_params
+from .student import Student
+
+CLEAN_VIEW = np.array([0.0, 0.0, 1.0, 1.0, 0.0], dtype=np.float32)
+
+
+class ViewBank:
+    """Every item's views rendered once at the student's resolution, ``(n, A, 3, S, S)`` uint8.
+
+    View 0 is the whole image; views 1..A-1 are the recorded teacher views when given, else seeded random
+    crops. Rendering once keeps image decoding out of the training loop.
+    """
+
+    def __init__(
+        self, images: Sequence[Image.Image], params: np.ndarray, size: int, mean: Sequence[float], std: Sequence[float]
+    ):
+        self.images = list(images)
+        self.params = params
+        self.mean = torch.tensor(mean).view(1, 3, 1, 1)
+        self.std = torch.tensor(std).view(1, 3, 1, 1)
+        render = ViewTransform((size, size), mean=(0, 0, 0), std=(1, 1, 1))
+        bank = torch.empty((len(self.images), params.shape[1], 3, size, size), dtype=torch.uint8)
+        for i, image in enumerate(self.images):
+            for a in range(params.shape[1]):
+                bank[i, a] = (render(image, params[i, a]) * 255).round().to(torch.uint8)
+        self.bank = bank
+
+    @classmethod
+    def build(
+        cls,
+        images: Sequence[Image.Image],
+        ids: Sequence[str],
+        size: int,
+        mean: Sequence[float],
+        std: Sequence[float],
+        views: int = 0,
+        view_params: np.ndarray | None = None,
+        seed: int = 0,
+    ) -> ViewBank:
+        """Clean view plus the recorded ``view_params`` (n, V, 5), or ``views`` seeded random views."""
+        if view_params is None:
+            view_params = sample_view_params(ids, views, seed=seed)
+        clean = np.broadcast_to(CLEAN_VIEW, (len(ids), 1, 5))
+        return cls(images, np.concatenate([clean, view_params], axis=1), size, mean, std)
+
+    @property
+    def n_views(self) -> int:
+        return self.bank.shape[1]
+
+    def batch(self, items: torch.Tensor, views: torch.Tensor, device: torch.device) -> torch.Tensor:
+        """Normalised float images (B, 3, S, S) of the given items and views."""
+        x = self.bank[items, views].to(device, non_blocking=True).float().div_(255)
+        x = (x - self.mean.to(device)) / self.std.to(device)
+        return x.contiguous(memory_format=torch.channels_last)
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation settings shared by every student objective."""
+
+    steps: int = 120
+    batch_size: int = 32
+    lr: float = 3e-4
+    head_lr: float = 3e-3
+    weight_decay: float = 1e-4
+    warmup_steps: int = 10
+    patience: int | None = None
+    seed: int = 0
+    amp: bool = True
+
+
+@dataclass
+class TrainingLog:
+    """What happened in training: loss per step, its parts, seconds, and when coordinates were dropped."""
+
+    losses: list[float] = field(default_factory=list)
+    parts: list[dict] = field(default_factory=list)
+    selection_steps: list[int] = field(default_factory=list)
+    seconds: float = 0.0
+    steps: int = 0
+
+
+Objective = Callable[[Student, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor], tuple[torch.Tensor, dict]]
+
+
+def _sample_batch(
+    labels: torch.Tensor, n_views: int, batch_size: int, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """All labelled items (up to batch_size) plus batch_size unlabelled ones, each with a random view."""
+    labelled = torch.nonzero(labels >= 0).flatten()
+    unlabelled = torch.nonzero(labels < 0).flatten()
+    if len(labelled) > batch_size:
+        labelled = labelled[torch.randperm(len(labelled), generator=generator)[:batch_size]]
+    parts = [labelled]
+    if len(unlabelled):
+        parts.append(unlabelled[torch.randint(len(unlabelled), (batch_size,), generator=generator)])
+    items = torch.cat(parts)
+    return items, torch.randint(n_views, (len(items),), generator=generator)
+
+
+def _param_groups(student: Student, config: TrainConfig) -> list[dict]:
+    head = [*student.projector.parameters(), *student.classifier.parameters()]
+    head_ids = {id(p) for p in head}
+    body = [p for p in student.parameters() if id(p) not in head_ids and p.requires_grad]
+    return [{"params": body, "lr": config.lr}, {"params": head, "lr": config.head_lr}]
+
+
+def train_student(
+    student: Student,
+    bank: ViewBank,
+    labels: torch.Tensor,
+    objective: Objective,
+    config: TrainConfig,
+    selector=None,
+    device: torch.device | None = None,
+    quiet: bool = False,
+) -> TrainingLog:
+    """Optimise ``student`` on the bank's items; ``labels`` (n,) with -1 for unlabelled items.
+
+    ``objective(student, images, items, views, mask) -> (loss, parts)``; ``mask`` is a leaf copy of the
+    student's coordinate mask whose gradient feeds ``selector`` (iterative tailoring) when one is given.
+    """
+    device = device or torch.device("cpu")
+    torch.manual_seed(config.seed)
+    generator = torch.Generator().manual_seed(config.seed)
+    student.to(device, memory_format=torch.channels_last).train()
+    optimizer = torch.optim.AdamW(_param_groups(student, config), weight_decay=config.weight_decay)
+    warmup = max(1, config.warmup_steps)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer,
+        lambda s: min((s + 1) / warmup, 1.0) * 0.5 * (1 + math.cos(math.pi * min(s, config.steps) / config.steps)),
+    )
+    autocast = device.type == "cuda" and config.amp
+    log, best, stale = TrainingLog(), math.inf, 0
+    start = time.perf_counter()
+    for step in tqdm(range(config.steps), desc="training student", disable=quiet, leave=False):
+        items, views = _sample_batch(labels, bank.n_views, config.batch_size, generator)
+        images = bank.batch(items, views, device)
+        mask = student.mask.detach().clone().requires_grad_(selector is not None)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
+            loss, parts = objective(student, images, items.to(device), views.to(device), mask)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        schedule.step()
+        if selector is not None and mask.grad is not None:
+            selector.accumulate(mask.grad.detach())
+            if selector.step(step + 1):
+                student.mask.copy_(selector.mask.to(student.mask))
+                log.selection_steps.append(step + 1)
+        value = float(loss.detach())
+        log.losses.append(value)
+        log.parts.append({k: float(v) for k, v in parts.items()})
+        if config.patience is not None:
+            best, stale = (value, 0) if value < best - 1e-4 else (best, stale + 1)
+            if stale >= config.patience:
+                break
+    log.steps = len(log.losses)
+    log.seconds = time.perf_counter() - start
+    student.eval()
+    return log
+
+
+def cross_entropy_part(
+    student: Student, coords: torch.Tensor, items: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor
+) -> torch.Tensor:
+    """CE of the masked head on the labelled members of a batch (zero when none are labelled)."""
+    y = labels[items]
+    known = y >= 0
+    if not known.any():
+        return coords.sum() * 0
+    return F.cross_entropy(student.head(coords[known], mask).float(), y[known])
+
+
+@torch.no_grad()
+def student_coords(
+    student: Student, bank: ViewBank, items: torch.Tensor, device: torch.device, batch_size: int = 128
+) -> torch.Tensor:
+    """Student coordinates of the clean views of ``items``, (len(items), r)."""
+    student.eval()
+    out = []
+    for chunk in items.split(batch_size):
+        out.append(student.coords(bank.batch(chunk, torch.zeros_like(chunk), device)).float())
+    return torch.cat(out)

@@ -1,0 +1,198 @@
+"""TCSClassifier end to end on tiny images with a small random teacher and student (seconds, not minutes)."""
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import fewshot_tcs
+from fewshot_tcs.backbones import Backbone
+from fewshot_tcs.data import ArraySource
+from fewshot_tcs.tcs import TCSClassifier
+
+TEACHER = "timm:resnet10t"
+STUDENT = "timm:lcnet_050"
+
+
+def class_images(n_per_class=6, classes=3, size=24, seed=0):
+    """Each class a distinct colour pattern, so a few steps suffice to separate them."""
+    rng = np.random.default_rng(seed)
+    pics, labels = [], []
+    for c in range(classes):
+        for _ in range(n_per_class):
+            base = np.zeros((size, size, 3), np.uint8)
+            base[..., c % 3] = 180
+            base[: size // 2 * (c // 3 + 1)] //= 2
+            pics.append(np.clip(base + rng.integers(0, 40, base.shape), 0, 255).astype(np.uint8))
+            labels.append(f"class{c}")
+    return np.stack(pics), labels
+
+
+def params(**overrides):
+    base = dict(
+        backbone=TEACHER,
+        student=STUDENT,
+        student_pretrained=False,
+        teacher_pretrained=False,
+        image_size=24,
+        n_components=8,
+        steps=25,
+        batch_size=8,
+        lr=3e-3,
+        head_lr=1e-2,
+        keep=4,
+        select_every=5,
+        student_views=2,
+        seed=0,
+    )
+    return {**base, **overrides}
+
+
+@pytest.fixture(autouse=True)
+def seeded_random_teacher(monkeypatch):
+    """Random teacher weights must be seeded for the feature cache to accept them."""
+    from fewshot_tcs import features
+
+    original = features._build
+    monkeypatch.setattr(
+        features, "_build", lambda name, pretrained, weights, seed: original(name, pretrained, weights, 0)
+    )
+
+
+@pytest.fixture
+def fitted(tmp_path):
+    x, y = class_images()
+    unlabeled, _ = class_images(n_per_class=3, seed=1)
+    clf = TCSClassifier(**params(cache_dir=tmp_path))
+    return clf.fit((x, y), unlabeled=unlabeled), x, y
+
+
+def test_fit_learns_state_and_predicts_class_names(fitted):
+    clf, x, y = fitted
+    assert list(clf.classes_) == ["class0", "class1", "class2"]
+    assert int(clf.mask_.sum()) == 4
+    assert clf.coords_.n_components_ == 8
+    predictions = clf.predict(x)
+    assert predictions.shape == (18,) and set(predictions) <= set(clf.classes_)
+    assert clf.score(x, y) >= 0.6
+    proba = clf.predict_proba(x[:4])
+    np.testing.assert_allclose(proba.sum(1), 1, rtol=1e-5)
+
+
+def test_params_are_kept_as_given():
+    clf = TCSClassifier(**params(keep=0.25))
+    assert clf.get_params()["keep"] == 0.25
+    assert clf.set_params(steps=3) is clf and clf.steps == 3
+    with pytest.raises(ValueError, match="unknown parameter"):
+        clf.set_params(nope=1)
+
+
+def test_save_load_predicts_identically(fitted, tmp_path):
+    clf, x, _ = fitted
+    folder = clf.save(tmp_path / "model")
+    again = TCSClassifier.load(folder)
+    np.testing.assert_allclose(again.decision_function(x), clf.decision_function(x), rtol=1e-5, atol=1e-5)
+    assert list(again.predict(x)) == list(clf.predict(x))
+
+
+def test_onnx_and_torchscript_exports_match_torch(fitted, tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    clf, x, _ = fitted
+    batch = clf.transform_images(x[:5])
+    expected = clf.model_(batch).detach().numpy()
+    path = clf.export(tmp_path / "student.onnx")
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    (got,) = session.run(None, {"images": batch.numpy()})
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
+    scripted = torch.jit.load(str(clf.export(tmp_path / "student.pt")))
+    np.testing.assert_allclose(scripted(batch).detach().numpy(), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_the_teacher_is_never_called_while_the_student_trains(monkeypatch, tmp_path):
+    from fewshot_tcs.tcs import classifier as classifier_module
+
+    calls = {"teacher": 0, "training": False}
+    original_forward = Backbone.forward
+    original_train = classifier_module.train_student
+
+    def counting_forward(self, x):
+        if self.info.name == TEACHER and calls["training"]:
+            calls["teacher"] += 1
+        return original_forward(self, x)
+
+    def flagged_train(*args, **kwargs):
+        calls["training"] = True
+        try:
+            return original_train(*args, **kwargs)
+        finally:
+            calls["training"] = False
+
+    monkeypatch.setattr(Backbone, "forward", counting_forward)
+    monkeypatch.setattr(classifier_module, "train_student", flagged_train)
+    x, y = class_images()
+    TCSClassifier(**params(cache_dir=tmp_path, teacher_views=2)).fit((x, y))
+    assert calls["teacher"] == 0
+
+
+@pytest.mark.parametrize("selection", ["fisher", "none"])
+def test_other_selections(selection, tmp_path):
+    x, y = class_images()
+    clf = TCSClassifier(**params(cache_dir=tmp_path, selection=selection, steps=5)).fit((x, y))
+    assert int(clf.mask_.sum()) == (4 if selection == "fisher" else 8)
+
+
+def test_ce_objective_and_linear_readout(tmp_path):
+    x, y = class_images()
+    clf = TCSClassifier(**params(cache_dir=tmp_path, objective="ce", readout="linear", steps=5)).fit((x, y))
+    assert clf.predict(x).shape == (18,)
+
+
+def test_elsh_and_recorded_views(tmp_path):
+    x, y = class_images()
+    clf = TCSClassifier(**params(cache_dir=tmp_path, elsh_bits=16, teacher_views=2, steps=5)).fit((x, y))
+    assert "elsh" in clf.log_.parts[0]
+
+
+def test_one_shot_falls_back_to_the_rank(tmp_path, caplog):
+    x, y = class_images(n_per_class=1)
+    clf = TCSClassifier(**params(cache_dir=tmp_path, basis="support", keep=1, steps=3)).fit((x, y))
+    assert clf.coords_.n_components_ == 2  # 3 images span 2 directions after centring
+
+
+def test_a_teacher_ensemble_joins_features(tmp_path):
+    x, y = class_images()
+    clf = TCSClassifier(**params(cache_dir=tmp_path, backbone=[TEACHER, "timm:lcnet_050"], steps=3)).fit((x, y))
+    assert clf.teacher_dim_ == 512 + 1280
+
+
+def test_bad_input(tmp_path):
+    x, y = class_images()
+    clf = TCSClassifier(**params(cache_dir=tmp_path))
+    with pytest.raises(ValueError, match="single class"):
+        clf.fit((x[:4], ["a"] * 4))
+    with pytest.raises(ValueError, match="18 images but 17 labels"):
+        clf.fit(x, labels=y[:-1])
+    with pytest.raises(ValueError, match="readout must be one of"):
+        TCSClassifier(**params(readout="knn")).fit((x, y))
+    with pytest.raises(RuntimeError, match="not fitted"):
+        TCSClassifier().predict(x)
+    with pytest.raises(ValueError, match="no images"):
+        clf.fit(ArraySource(np.zeros((0, 4, 4), np.uint8), []))
+
+
+def test_nan_teacher_features_are_refused(tmp_path):
+    from fewshot_tcs.tcs.teacher import TeacherFeatures
+
+    x, y = class_images()
+    bad = np.random.default_rng(0).normal(size=(18, 32)).astype(np.float32)
+    bad[3, 1] = np.nan
+    with pytest.raises(ValueError, match="NaN or inf"):
+        TCSClassifier(**params()).fit((x, y), support_features=TeacherFeatures(bad))
+
+
+def test_fit_accepts_every_source_kind_through_the_top_level_function(tmp_path):
+    x, y = class_images()
+    pics = [(Image.fromarray(img), label) for img, label in zip(x, y, strict=True)]
+    clf = fewshot_tcs.fit(pics, **params(cache_dir=tmp_path, steps=3))
+    assert isinstance(clf, TCSClassifier) and clf.predict([pics[0][0]]).shape == (1,)

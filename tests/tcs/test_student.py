@@ -1,0 +1,77 @@
+import numpy as np
+import torch
+from PIL import Image
+
+from fewshot_tcs.tcs.objective import TCSObjective
+from fewshot_tcs.tcs.student import Student
+from fewshot_tcs.tcs.trainer import CLEAN_VIEW, TrainConfig, ViewBank, train_student
+from fewshot_tcs.views import ViewTransform
+
+
+class TinyBackbone(torch.nn.Module):
+    def __init__(self, dim=16):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, dim, 3, stride=2)
+
+    def forward(self, x):
+        return self.conv(x).mean(dim=(2, 3))
+
+
+def make_student(r=6, classes=3):
+    torch.manual_seed(0)
+    return Student(TinyBackbone(), 16, r, classes)
+
+
+def test_fold_gives_identical_logits():
+    student = make_student()
+    student.mask[[1, 4]] = 0
+    x = torch.randn(5, 3, 12, 12)
+    folded = student.fold()
+    torch.testing.assert_close(folded(x), student(x), rtol=1e-5, atol=1e-5)
+
+
+def test_prototype_head_is_nearest_class_mean():
+    student = make_student()
+    prototypes = torch.randn(3, 6)
+    student.set_prototypes(prototypes)
+    z = torch.randn(20, 6)
+    nearest = torch.cdist(z, prototypes).argmin(1)
+    assert torch.equal(student.head(z).argmax(1), nearest)
+
+
+def images(n=12, size=16):
+    rng = np.random.default_rng(0)
+    return [Image.fromarray(rng.integers(0, 255, (size, size, 3), dtype=np.uint8)) for _ in range(n)]
+
+
+def test_view_bank_renders_the_recorded_views():
+    pics = images(4)
+    params = np.random.default_rng(1).uniform(0.1, 0.5, (4, 2, 5)).astype(np.float32)
+    bank = ViewBank.build(pics, [str(i) for i in range(4)], 8, (0.5,) * 3, (0.5,) * 3, view_params=params)
+    assert bank.bank.shape == (4, 3, 3, 8, 8)
+    expected = ViewTransform((8, 8), (0.5,) * 3, (0.5,) * 3)(pics[2], params[2, 1])
+    got = bank.batch(torch.tensor([2]), torch.tensor([2]), torch.device("cpu"))[0]
+    torch.testing.assert_close(got, expected, atol=1 / 255 / 0.5 + 1e-6, rtol=0)
+    clean = ViewTransform((8, 8), (0.5,) * 3, (0.5,) * 3)(pics[0], CLEAN_VIEW)
+    torch.testing.assert_close(
+        bank.batch(torch.tensor([0]), torch.tensor([0]), torch.device("cpu"))[0],
+        clean,
+        atol=1 / 255 / 0.5 + 1e-6,
+        rtol=0,
+    )
+
+
+def test_training_lowers_the_loss():
+    pics = images(12)
+    bank = ViewBank.build(pics, [str(i) for i in range(12)], 12, (0.5,) * 3, (0.5,) * 3, views=2)
+    labels = torch.tensor([0, 1, 2] * 2 + [-1] * 6)
+    # Learnable targets: a fixed linear map of each image's mean colour.
+    colours = torch.tensor(np.stack([np.asarray(p, np.float32).mean((0, 1)) / 255 for p in pics]))
+    targets = (colours @ torch.randn(3, 6, generator=torch.Generator().manual_seed(0)))[:, None]
+    student = make_student()
+    objective = TCSObjective(targets, labels, lambda_mimic=1.0)
+    config = TrainConfig(steps=80, batch_size=6, lr=1e-2, head_lr=1e-2)
+    log = train_student(student, bank, labels, objective, config, quiet=True)
+    assert log.steps == 80
+    assert np.mean(log.losses[-10:]) < 0.5 * np.mean(log.losses[:5])
+    assert set(log.parts[0]) == {"ce", "mimic"}
