@@ -25,7 +25,11 @@ lint: venv
 	$(PY) -m ruff format --check fewshot_tcs tests benchmarks
 
 demo: venv
-	@echo "make demo is not built yet (open issue: Benchmarks, CLI and the demo)." >&2; exit 1
+	@# Fashion-MNIST from Debian's package where apt is there; otherwise the demo downloads it.
+	@if [ ! -d /usr/share/datasets/fashion-mnist ] && command -v apt-get >/dev/null; then \
+		if [ "$$(id -u)" = 0 ]; then apt-get install -y -q dataset-fashion-mnist; \
+		else sudo -n apt-get install -y -q dataset-fashion-mnist; fi || true; fi
+	$(VENV)/bin/fewshot-tcs demo
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -1,4 +1,4 @@
-"""The ``fewshot-tcs`` command."""
+"""The ``fewshot-tcs`` command: demo, bench, fit, predict, backbones, episodes."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ import argparse
 import logging
 import sys
 from collections import Counter
+from pathlib import Path
 
 from . import __version__
 from .data import list_sources, load_source
-from .episodes import EpisodeSampler, load_episodes, save_episodes
+from .episodes import EpisodeFileError, EpisodeSampler, load_episodes, save_episodes
 
 EXIT_USAGE = 2
 
@@ -27,11 +28,11 @@ def _episodes_make(args: argparse.Namespace) -> int:
         skip_small_classes=args.skip_small_classes,
     )
     path = save_episodes(sampler.episodes(), args.out)
-    if not args.quiet:
-        print(
-            f"wrote {len(sampler)} {args.n_way}-way {args.k_shot}-shot episodes of {source.name} "
-            f"(fingerprint {source.fingerprint()}) to {path}"
-        )
+    _say(
+        args,
+        f"wrote {len(sampler)} {args.n_way}-way {args.k_shot}-shot episodes of {source.name} "
+        f"(fingerprint {source.fingerprint()}) to {path}",
+    )
     return 0
 
 
@@ -50,14 +51,156 @@ def _episodes_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _backbones(args: argparse.Namespace) -> int:
+    from .backbones import list_backbones
+
+    print(f"{'name':26s} {'family':10s} {'dim':>5s} {'input':>7s} {'offline':>8s}  licence")
+    for info in list_backbones(args.pattern):
+        print(
+            f"{info.name:26s} {info.family:10s} {info.feature_dim:5d} {info.input_size[1]:5d}px "
+            f"{'yes' if info.available else 'no':>8s}  {info.licence}"
+        )
+    print(
+        "\nAlso: timm:<any timm model>, open_clip:<arch>/<pretrained tag>. 'offline: no' means the weights "
+        "must be downloaded or given with weights=."
+    )
+    return 0
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from .benchmark import benchmark
+    from .report import markdown_table, plot_accuracy_vs_shots, write_tables
+
+    params = {"student": args.student, "steps": args.steps, "image_size": args.image_size, "teacher_views": args.views}
+    result = benchmark(
+        args.dataset,
+        methods=args.methods,
+        backbone=_teachers(args.backbone),
+        n_way=args.n_way,
+        shots=args.shots,
+        n_episodes=args.n_episodes,
+        seed=args.seed,
+        n_query=args.n_query,
+        n_unlabeled=args.n_unlabeled,
+        episodes=args.episodes,
+        split=args.split,
+        views=args.views,
+        out=Path(args.out) / "episodes",
+        method_params=params,
+        quiet=args.quiet,
+    )
+    rows = result.rows()
+    paths = write_tables(rows, args.out)
+    plot = plot_accuracy_vs_shots(rows, Path(args.out) / "accuracy_vs_shots.png", title=result.dataset)
+    print(markdown_table(rows))
+    _say(args, f"\ntables: {paths['md']}, {paths['csv']}, {paths['json']}; plot: {plot}")
+    return 0
+
+
+def _fit(args: argparse.Namespace) -> int:
+    from .prototype import fit_folder
+
+    summary = fit_folder(
+        args.folder,
+        out=args.out,
+        unlabeled=args.unlabeled,
+        backbone=_teachers(args.backbone),
+        student=args.student,
+        steps=args.steps,
+        image_size=args.image_size,
+        quiet=args.quiet,
+    )
+    print(summary)
+    return 0
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from .data import as_images
+    from .tcs import TCSClassifier
+
+    clf = TCSClassifier.load(args.model)
+    images = as_images(args.images[0]) if len(args.images) == 1 else as_images(args.images)
+    proba = clf.predict_proba(images)
+    for i, row in enumerate(proba):
+        best = row.argmax()
+        print(f"{images.describe(i)}\t{clf.classes_[best]}\t{row[best]:.3f}")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    run_demo(out=args.out, n_episodes=args.n_episodes, quiet=args.quiet)
+    return 0
+
+
+def _teachers(value: str) -> str | list[str]:
+    names = value.split("+")
+    return names[0] if len(names) == 1 else names
+
+
+def _say(args: argparse.Namespace, text: str) -> None:
+    if not args.quiet:
+        print(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="fewshot-tcs", description="Few-shot image classification with TCS.")
+    parser = argparse.ArgumentParser(
+        prog="fewshot-tcs",
+        description="Few-shot image classification with TCS: "
+        "distil a large teacher into a small student from a few labelled images.",
+    )
     parser.add_argument("--version", action="version", version=f"fewshot-tcs {__version__}")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars or chatter")
-    commands = parser.add_subparsers(dest="command", required=True)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = commands.add_parser("demo", help="the whole pipeline offline on Fashion-MNIST (a few minutes)")
+    demo.add_argument("--out", default="runs/demo", help="where tables, plots and the student go")
+    demo.add_argument("--n-episodes", type=int, default=30, help="episodes per shot count for the probes")
+    demo.set_defaults(run=_demo)
+
+    bench = commands.add_parser("bench", help="methods side by side on identical episodes, with 95%% intervals")
+    bench.add_argument("dataset", help=f"dataset name ({', '.join(list_sources())}) or folder:<path>")
+    bench.add_argument("--methods", nargs="+", default=["protonet", "logistic", "tcs-probe"])
+    bench.add_argument("--backbone", default="efficientnet_lite2", help="teacher; join several with '+'")
+    bench.add_argument(
+        "--episodes", default=None, help="a fixed episode file, or a committed one by name (e.g. omniglot-small/5w5s)"
+    )
+    bench.add_argument("--shots", type=int, nargs="+", default=[1, 5])
+    bench.add_argument("--n-way", type=int, default=5)
+    bench.add_argument("--n-query", type=int, default=15)
+    bench.add_argument("--n-unlabeled", type=int, default=0)
+    bench.add_argument("--n-episodes", type=int, default=600)
+    bench.add_argument("--seed", type=int, default=0)
+    bench.add_argument("--split", default=None)
+    bench.add_argument("--views", type=int, default=0, help="augmented views per image in the teacher pass")
+    bench.add_argument("--student", default="mobilenetv2_100", help="student backbone for student methods")
+    bench.add_argument("--steps", type=int, default=60)
+    bench.add_argument("--image-size", type=int, default=64)
+    bench.add_argument("--out", default="runs/bench")
+    bench.set_defaults(run=_bench)
+
+    fit = commands.add_parser("fit", help="train and export a student from a folder with one sub-folder per class")
+    fit.add_argument("folder")
+    fit.add_argument("--unlabeled", default=None, help="a folder of unlabelled images of the same kind")
+    fit.add_argument("--backbone", default="efficientnet_lite2", help="teacher; join several with '+'")
+    fit.add_argument("--student", default="mobilenetv2_100")
+    fit.add_argument("--steps", type=int, default=120)
+    fit.add_argument("--image-size", type=int, default=96)
+    fit.add_argument("--out", default="runs/fit")
+    fit.set_defaults(run=_fit)
+
+    predict = commands.add_parser("predict", help="classify images with a saved student")
+    predict.add_argument("model", help="folder written by 'fit' (model.safetensors + config.json)")
+    predict.add_argument("images", nargs="+", help="image files or one folder")
+    predict.set_defaults(run=_predict)
+
+    backbones = commands.add_parser("backbones", help="registered backbones and whether they work offline")
+    backbones.add_argument("pattern", nargs="?", default=None, help="fnmatch pattern, e.g. 'dinov2_*'")
+    backbones.set_defaults(run=_backbones)
 
     episodes = commands.add_parser("episodes", help="make or inspect fixed episode files")
-    episode_commands = episodes.add_subparsers(dest="episodes_command", required=True)
+    episode_commands = episodes.add_subparsers(dest="episodes_command", required=True, metavar="ACTION")
     make = episode_commands.add_parser("make", help="sample episodes into a JSON Lines file")
     make.add_argument("dataset", help=f"dataset name ({', '.join(list_sources())}) or folder:<path>")
     make.add_argument("--out", required=True, help="episode file to write (.jsonl)")
@@ -81,12 +224,18 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.ERROR if args.quiet else logging.WARNING, format="%(levelname)s: %(message)s")
+    from .backbones import WeightsNotFoundError
+
     try:
         return args.run(args)
-    except (ValueError, FileNotFoundError, KeyError, OSError) as error:
-        # A user's mistake: say what was wrong, no traceback.
-        print(f"fewshot-tcs: error: {error}", file=sys.stderr)
+    except (ValueError, FileNotFoundError, KeyError, EpisodeFileError, WeightsNotFoundError, OSError) as error:
+        # A user's mistake or a missing asset: say what was wrong, no traceback.
+        message = error.args[0] if isinstance(error, KeyError) and error.args else error
+        print(f"fewshot-tcs: error: {message}", file=sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("fewshot-tcs: interrupted; finished episodes are kept in the results files", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import logging
@@ -192,13 +193,17 @@ class EpisodeSampler(Sampler[list[int]]):
 
 
 def save_episodes(episodes: Iterable[Episode], path: str | os.PathLike) -> Path:
-    """Write episodes as JSON Lines, atomically (a killed write leaves no partial file)."""
+    """Write episodes as JSON Lines, atomically (a killed write leaves no partial file).
+
+    A ``.gz`` name is gzip-compressed without a timestamp or name, so the same episodes give the same bytes.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    data = "".join(episode.to_json() + "\n" for episode in episodes).encode("utf-8")
+    if path.suffix == ".gz":
+        data = gzip.compress(data, mtime=0)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        for episode in episodes:
-            f.write(episode.to_json() + "\n")
+    tmp.write_bytes(data)
     os.replace(tmp, path)
     return path
 
@@ -209,7 +214,7 @@ def load_episodes(path: str | os.PathLike, source: ImageSource | None = None) ->
     if not path.is_file():
         raise FileNotFoundError(f"episode file {path} does not exist")
     episodes = []
-    with open(path, encoding="utf-8") as f:
+    with gzip.open(path, "rt", encoding="utf-8") if path.suffix == ".gz" else open(path, encoding="utf-8") as f:
         for line_no, line in enumerate(f, 1):
             if not line.strip():
                 continue

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
+import huggingface_hub.constants
 import numpy as np
 import pytest
 from PIL import Image
@@ -28,6 +30,27 @@ def pytest_collection_modifyitems(config, items):
 def isolated_cache(tmp_path_factory, monkeypatch):
     """Keep caches and downloads of every test out of the user's home."""
     monkeypatch.setenv("FEWSHOT_TCS_CACHE", str(tmp_path_factory.mktemp("cache")))
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch, tmp_path):
+    """Tests run offline: the HF hub is in offline mode, sockets refuse to connect, torch.hub's cache is empty."""
+
+    def refuse(*args, **kwargs):
+        raise OSError("network access is disabled in the tests")
+
+    connect = socket.socket.connect
+
+    def local_only(sock, address):
+        # Unix sockets stay: DataLoader workers share tensors through them.
+        if sock.family in (socket.AF_INET, socket.AF_INET6):
+            refuse()
+        return connect(sock, address)
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)  # fail at once, no retries
+    monkeypatch.setattr(socket.socket, "connect", local_only)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
 
 
 @pytest.fixture

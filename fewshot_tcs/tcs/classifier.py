@@ -155,6 +155,11 @@ class TCSClassifier:
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}; got {getattr(self, name)!r}")
+        from ..backbones.registry import get_spec
+
+        teachers = [self.backbone] if isinstance(self.backbone, str) else list(self.backbone)
+        for name in [*teachers, self.student]:
+            get_spec(name)  # an unknown name fails here, before any work
         if self.steps < 1 or self.batch_size < 1 or self.image_size < 16:
             raise ValueError("steps and batch_size must be >= 1 and image_size >= 16")
 

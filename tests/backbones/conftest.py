@@ -1,24 +1,9 @@
-"""Backbone tests run offline: the HF hub is in offline mode, sockets refuse to connect, torch.hub's cache
-lives in a temporary folder."""
+"""Real photos for the backbone tests (every test runs offline: see tests/conftest.py)."""
 
 from __future__ import annotations
 
-import socket
-
-import huggingface_hub.constants
 import pytest
 from PIL import Image
-
-
-@pytest.fixture(autouse=True)
-def no_network(monkeypatch, tmp_path):
-    def refuse(*args, **kwargs):
-        raise OSError("network access is disabled in the tests")
-
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)  # fail at once, no retries
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket, "getaddrinfo", refuse)
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
 
 
 @pytest.fixture(scope="session")

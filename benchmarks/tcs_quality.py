@@ -1,0 +1,196 @@
+"""TCS against its baselines on Omniglot small1+small2: accuracy with 95% intervals, training time, speed.
+
+    python benchmarks/tcs_quality.py --parts main            # the main row, 100 episodes
+    python benchmarks/tcs_quality.py --parts all --episodes 30
+    python benchmarks/tcs_quality.py --report                # the table from what has run so far
+
+Every method of a part runs on the same episodes and the same cached teacher pass (with recorded views).
+Per-episode records go to benchmarks/results/tcs_quality/<part>.jsonl as they finish, so an interrupted run
+resumes where it stopped. student-kd reads its soft targets from the cached view features (identical to
+running the teacher on those views; benchmarks/distill_cost.py measures the cost of the teacher in the loop).
+
+Omniglot has 20 drawings per character, so the semi-supervised episodes use 5 queries and 10 unlabelled
+images per class (k + q + u <= 20); the plain ones use 15 queries.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from fewshot_tcs.backbones import create_backbone
+from fewshot_tcs.data import load_source
+from fewshot_tcs.episodes import EpisodeSampler
+from fewshot_tcs.evaluate import evaluate
+from fewshot_tcs.methods import LogisticProbe, ProtoNet, StudentCE, StudentKD, StudentTCS, TCSProbe
+from fewshot_tcs.results import confidence_interval
+from fewshot_tcs.tcs.teacher import teacher_pass
+
+RESULTS = Path(__file__).parent / "results" / "tcs_quality"
+TEACHERS = {"lite2": ["efficientnet_lite2"], "ensemble": ["efficientnet_lite2", "mobilenetv2_100"]}
+STUDENTS = {"mnv2-pretrained": ("mobilenetv2_100", True), "lcnet050-scratch": ("timm:lcnet_050", False)}
+VIEWS = 4
+STUDENT_SETTINGS = dict(image_size=64, steps=60, teacher_views=VIEWS)
+
+
+@dataclass(frozen=True)
+class Part:
+    shots: int
+    semi: bool
+    student: str
+    teacher: str
+
+    @property
+    def name(self) -> str:
+        return f"5w{self.shots}s-{'semi' if self.semi else 'plain'}-{self.student}-{self.teacher}"
+
+
+MAIN = Part(5, True, "mnv2-pretrained", "ensemble")
+# The main row first, then the combinations in the order they answer the most.
+PARTS = [MAIN] + [
+    Part(shots, semi, student, teacher)
+    for student in STUDENTS
+    for teacher in TEACHERS
+    for semi in (True, False)
+    for shots in (5, 1)
+    if Part(shots, semi, student, teacher) != MAIN
+]
+
+
+def sampler_for(part: Part, source, n_episodes: int) -> EpisodeSampler:
+    n_query, n_unlabeled = (5, 10) if part.semi else (15, 0)
+    return EpisodeSampler(
+        source, 5, part.shots, n_query=n_query, n_unlabeled=n_unlabeled, n_episodes=n_episodes, seed=0
+    )
+
+
+def methods_for(part: Part) -> list:
+    student, pretrained = STUDENTS[part.student]
+    common = dict(backbone=TEACHERS[part.teacher], student=student, student_pretrained=pretrained, **STUDENT_SETTINGS)
+    methods = [
+        ProtoNet(),
+        LogisticProbe(),
+        TCSProbe(),
+        StudentCE(**common),
+        StudentKD(teacher_in_loop=False, **common),
+        StudentTCS(**common),
+    ]
+    if part == MAIN:
+        other = "linear" if StudentTCS(**common)._classifier().readout == "ncm" else "ncm"
+        methods.append(StudentTCS(**common, readout=other))
+    return methods
+
+
+def method_name(method) -> str:
+    readout = getattr(method, "params", {}).get("readout")
+    return f"{method.name}/{readout}" if readout else method.name
+
+
+def run(parts: list[Part], n_episodes: int) -> None:
+    source = load_source("omniglot-small")
+    features = {k: teacher_pass(v, source, views=VIEWS) for k, v in TEACHERS.items()}
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    for part in parts:
+        sampler = sampler_for(part, source, n_episodes)
+        for method in methods_for(part):
+            name = method_name(method)
+            start = time.perf_counter()
+            result = evaluate(
+                method, sampler, features[part.teacher], source=source, name=name, out=RESULTS / f"{part.name}.jsonl"
+            )
+            print(f"{part.name}: {result.summary()} ({time.perf_counter() - start:.0f} s)", flush=True)
+
+
+def throughput(model: torch.nn.Module, size: int, batch: int = 32, repeats: int = 3) -> float:
+    """Images per second of ``model`` on CPU at ``size`` px, best of ``repeats``."""
+    model = model.eval().to(memory_format=torch.channels_last)
+    x = torch.randn(batch, 3, size, size).contiguous(memory_format=torch.channels_last)
+    best = float("inf")
+    with torch.inference_mode():
+        model(x)
+        for _ in range(repeats):
+            start = time.perf_counter()
+            model(x)
+            best = min(best, time.perf_counter() - start)
+    return batch / best
+
+
+def speed_table() -> list[str]:
+    """Student against teacher inference throughput, measured now on this machine."""
+    size = STUDENT_SETTINGS["image_size"]
+    rows = ["| model | input | images/s (CPU, batch 32) |", "|---|---|---|"]
+    measured = {}
+    for name in ["efficientnet_lite2", "mobilenetv2_100", "timm:lcnet_050"]:
+        backbone = create_backbone(name, pretrained=False, seed=0)
+        native = backbone.info.input_size[1]
+        if name == "efficientnet_lite2" or name == "mobilenetv2_100":
+            measured[(name, native)] = throughput(backbone, native)
+            rows.append(f"| teacher {name} | {native} px | {measured[(name, native)]:.0f} |")
+        if name != "efficientnet_lite2":
+            measured[(name, size)] = throughput(backbone, size)
+            rows.append(f"| student {name} | {size} px | {measured[(name, size)]:.0f} |")
+    lite2 = measured[("efficientnet_lite2", 260)]
+    ensemble = 1 / (1 / lite2 + 1 / measured[("mobilenetv2_100", 224)])
+    rows.append(f"| teacher ensemble (lite2 + mobilenetv2) | 260 + 224 px | {ensemble:.0f} |")
+    for student in ("mobilenetv2_100", "timm:lcnet_050"):
+        s = measured[(student, size)]
+        rows.append(
+            f"| speed-up of student {student} | | {s / lite2:.1f}x over lite2, {s / ensemble:.1f}x over the ensemble |"
+        )
+    return rows
+
+
+def report() -> str:
+    lines = []
+    for part in PARTS:
+        path = RESULTS / f"{part.name}.jsonl"
+        if not path.exists():
+            continue
+        records: dict[str, list[dict]] = {}
+        for line in path.read_text().splitlines():
+            record = json.loads(line)
+            records.setdefault(record["method"], []).append(record)
+        lines += [
+            f"\n**{part.name}**",
+            "",
+            "| method | accuracy % (95% CI) | episodes | train s/episode |",
+            "|---|---|---|---|",
+        ]
+        for method, recs in records.items():
+            mean, ci = confidence_interval([r["accuracy"] for r in recs])
+            fit = np.mean([r["fit_seconds"] for r in recs])
+            lines.append(f"| {method} | {100 * mean:.2f} +- {100 * ci:.2f} | {len(recs)} | {fit:.2f} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--parts", nargs="+", default=["main"], help="'main', 'all', or part names")
+    parser.add_argument("--episodes", type=int, default=100)
+    parser.add_argument("--report", action="store_true", help="print the tables of finished episodes and speeds")
+    args = parser.parse_args()
+    if args.report:
+        print(report())
+        print("\n" + "\n".join(speed_table()))
+        return
+    if args.parts == ["main"]:
+        parts = [MAIN]
+    elif args.parts == ["all"]:
+        parts = PARTS
+    else:
+        by_name = {p.name: p for p in PARTS}
+        unknown = [p for p in args.parts if p not in by_name]
+        if unknown:
+            parser.error(f"unknown parts {unknown}; known: {sorted(by_name)}")
+        parts = [by_name[p] for p in args.parts]
+    run(parts, args.episodes)
+
+
+if __name__ == "__main__":
+    main()

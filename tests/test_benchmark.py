@@ -1,0 +1,91 @@
+import numpy as np
+import pytest
+
+from fewshot_tcs.benchmark import allway_benchmark, allway_tasks, benchmark, named_episodes
+from fewshot_tcs.data import ArraySource
+from fewshot_tcs.episodes import load_episodes
+
+TEACHER = "timm:resnet10t"
+
+
+@pytest.fixture
+def colours():
+    """6 classes x 20 tiny images, each class its own colour, so any teacher separates them."""
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(6), 20)
+    palette = rng.integers(0, 255, (6, 3))
+    images = np.clip(palette[labels][:, None, None, :] + rng.integers(-20, 20, (120, 16, 16, 3)), 0, 255)
+    return ArraySource(images.astype(np.uint8), labels, name="colours")
+
+
+def test_every_method_on_the_same_episodes(colours, tmp_path):
+    result = benchmark(
+        colours,
+        methods=["protonet", "logistic", "tcs-probe"],
+        backbone=TEACHER,
+        shots=(1, 5),
+        n_episodes=6,
+        n_query=5,
+        pretrained=False,
+        cache_dir=tmp_path,
+        out=tmp_path / "r",
+        quiet=True,
+    )
+    assert set(result.results) == {(m, k) for m in ("protonet", "logistic", "tcs-probe") for k in (1, 5)}
+    rows = result.rows()
+    assert all(r["n"] == 6 and 0 <= r["mean"] <= 1 for r in rows)
+    assert result.results[("protonet", 5)].episodes.tolist() == result.results[("logistic", 5)].episodes.tolist()
+    assert (tmp_path / "r" / "colours-5w5s.jsonl").is_file()
+
+
+def test_committed_episode_files_by_name():
+    for name in (
+        "omniglot-small/5w1s",
+        "omniglot-small/5w5s",
+        "omniglot-small/20w1s",
+        "fashion-mnist/5w1s",
+        "fashion-mnist/5w5s",
+    ):
+        episodes = load_episodes(named_episodes(name))
+        assert len(episodes) == 600 and episodes[0].fingerprint
+    with pytest.raises(FileNotFoundError, match="known: .*omniglot-small/5w5s"):
+        named_episodes("omniglot-small/9w9s")
+
+
+def test_allway_tasks_take_exactly_k_per_class_and_differ_by_seed(colours):
+    tasks = allway_tasks(colours, 3, seeds=[0, 1])
+    for task in tasks:
+        assert np.bincount(task.support_labels).tolist() == [3] * 6
+        assert len(set(task.support)) == 18
+    assert tasks[0].support != tasks[1].support
+    with pytest.raises(ValueError, match="has 20 training images; 21-shot"):
+        allway_tasks(colours, 21, seeds=[0])
+
+
+def test_allway_benchmark_tests_on_the_whole_test_split(colours, tmp_path):
+    train = colours.subset(np.flatnonzero(np.arange(120) % 20 < 15))
+    test = colours.subset(np.flatnonzero(np.arange(120) % 20 >= 15))
+    results = allway_benchmark(
+        train,
+        test,
+        methods=["protonet"],
+        backbone=TEACHER,
+        shots=(1, 2),
+        seeds=(0, 1),
+        pretrained=False,
+        cache_dir=tmp_path,
+        quiet=True,
+    )
+    result = results[("protonet", 2)]
+    assert result.n == 2 and result.protocol["test_items"] == 30 and result.protocol["n_way"] == 6
+    with pytest.raises(ValueError, match="trains on images"):
+        allway_benchmark(
+            train,
+            test,
+            methods=["student-tcs"],
+            backbone=TEACHER,
+            shots=(1,),
+            pretrained=False,
+            cache_dir=tmp_path,
+            quiet=True,
+        )
