@@ -160,7 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(run=_demo)
 
     bench = commands.add_parser("bench", help="methods side by side on identical episodes, with 95%% intervals")
-    bench.add_argument("dataset", help=f"dataset name ({', '.join(list_sources())}) or folder:<path>")
+    bench.add_argument("dataset", help=f"dataset name ({', '.join(list_sources())}), folder:<path> or hf:<repo>")
     bench.add_argument("--methods", nargs="+", default=["protonet", "logistic", "tcs-probe"])
     bench.add_argument("--backbone", default="efficientnet_lite2", help="teacher; join several with '+'")
     bench.add_argument(
@@ -202,7 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
     episodes = commands.add_parser("episodes", help="make or inspect fixed episode files")
     episode_commands = episodes.add_subparsers(dest="episodes_command", required=True, metavar="ACTION")
     make = episode_commands.add_parser("make", help="sample episodes into a JSON Lines file")
-    make.add_argument("dataset", help=f"dataset name ({', '.join(list_sources())}) or folder:<path>")
+    make.add_argument("dataset", help=f"dataset name ({', '.join(list_sources())}), folder:<path> or hf:<repo>")
     make.add_argument("--out", required=True, help="episode file to write (.jsonl)")
     make.add_argument("--split", default=None)
     make.add_argument("--root", default=None, help="where the dataset files are (default: the data roots)")

@@ -13,10 +13,15 @@ from typing import Any
 import numpy as np
 import torch
 
+from .cifar import CIFAR100Source, cifar_fs, fc100
+from .cub import cub
 from .fashion_mnist import FashionMNISTSource
+from .filelist import FileListSource
 from .folder import FolderSource, image_files
+from .hub import hub_source
 from .huggingface import HFSource
 from .memory import ArraySource, ListSource
+from .mini_imagenet import HFClassSplitSource, mini_imagenet
 from .omniglot import OmniglotSource, omniglot
 from .source import ImageLoadError, ImageSource, SubsetSource
 from .transforms import ToRGB
@@ -30,26 +35,36 @@ NAMED_SOURCES: dict[str, Callable[..., ImageSource]] = {
     "fashion-mnist": lambda split=None, download=False, **kw: FashionMNISTSource(
         split or "test", download=download, **kw
     ),
+    "cifar-fs": lambda split=None, **kw: cifar_fs(split or "test", **kw),
+    "fc100": lambda split=None, **kw: fc100(split or "test", **kw),
+    "mini-imagenet": lambda split=None, **kw: mini_imagenet(split or "test", **kw),
+    "cub": lambda split=None, **kw: cub(split or "test", **kw),
 }
 
 
 def list_sources() -> list[str]:
-    """Names accepted by :func:`load_source` (besides ``folder:<path>``)."""
+    """Names accepted by :func:`load_source` (besides ``folder:<path>`` and ``hf:<repo>``)."""
     return sorted(NAMED_SOURCES)
 
 
 def load_source(
     name: str, split: str | None = None, root: str | os.PathLike | None = None, download: bool = False, transform=None
 ) -> ImageSource:
-    """A named dataset (see :func:`list_sources`) or ``folder:<path>``; local copies first."""
+    """A named dataset (see :func:`list_sources`), ``folder:<path>`` or ``hf:<repo>``; local copies first.
+
+    Benchmarks default to their ``test`` split. For ``hf:<repo>``, ``root`` is the datasets cache folder and
+    ``download`` is not needed: ``datasets`` fetches what its cache lacks.
+    """
     if name.startswith("folder:"):
         return FolderSource(name.split(":", 1)[1], transform=transform)
+    if name.startswith("hf:"):
+        return hub_source(name[3:], split, cache_dir=root, transform=transform)
     if name not in NAMED_SOURCES:
         import difflib
 
         close = difflib.get_close_matches(name, NAMED_SOURCES, n=3)
         hint = f" Did you mean {close}?" if close else ""
-        raise ValueError(f"unknown dataset {name!r}.{hint} Known: {list_sources()} or folder:<path>")
+        raise ValueError(f"unknown dataset {name!r}.{hint} Known: {list_sources()}, folder:<path> or hf:<repo>")
     if name.startswith("omniglot"):
         return NAMED_SOURCES[name](split, root=root, download_missing=download, transform=transform)
     return NAMED_SOURCES[name](split, root=root, download=download, transform=transform)
@@ -65,7 +80,7 @@ def as_source(data: Any, labels: Any = None, **kwargs: Any) -> ImageSource:
     if isinstance(data, ImageSource):
         return data
     if isinstance(data, (str, os.PathLike)):
-        if isinstance(data, str) and (data in NAMED_SOURCES or data.startswith("folder:")):
+        if isinstance(data, str) and (data in NAMED_SOURCES or data.startswith(("folder:", "hf:"))):
             return load_source(data, **kwargs)
         if os.path.isdir(data):
             return FolderSource(data, **kwargs)
@@ -129,8 +144,11 @@ def _is_array(value: Any) -> bool:
 
 __all__ = [
     "ArraySource",
+    "CIFAR100Source",
     "FashionMNISTSource",
+    "FileListSource",
     "FolderSource",
+    "HFClassSplitSource",
     "HFSource",
     "ImageLoadError",
     "ImageSource",
@@ -139,7 +157,12 @@ __all__ = [
     "SubsetSource",
     "ToRGB",
     "as_source",
+    "cifar_fs",
+    "cub",
+    "fc100",
+    "hub_source",
     "list_sources",
     "load_source",
+    "mini_imagenet",
     "omniglot",
 ]
