@@ -116,6 +116,7 @@ def benchmark(
     cache_dir: str | os.PathLike | None = None,
     method_params: dict | None = None,
     pretrained: bool = True,
+    dtype: str = "float32",
     quiet: bool = False,
 ) -> BenchmarkResult:
     """Every method on the same episodes, one teacher pass shared by all.
@@ -128,6 +129,9 @@ def benchmark(
         views: augmented views per image cached by the teacher pass (for students).
         out: a folder for per-episode results (one JSON Lines file per shot count); a rerun resumes.
         pretrained: False runs the teacher with random weights (cost measurements, tests).
+        dtype: how the teacher features are cached, "float32" or "float16" (half the size).
+
+    Feature methods with a batched form (ProtoNet, tcs-probe) evaluate many episodes at once.
     """
     source = load_source(dataset, split=split) if isinstance(dataset, str) else as_source(dataset)
     by_shots = _episode_lists(source, n_way, shots, n_query, n_unlabeled, n_episodes, seed, episodes)
@@ -138,6 +142,7 @@ def benchmark(
         views=views,
         cache_dir=cache_dir,
         pretrained=pretrained,
+        dtype=dtype,
         quiet=quiet,
     )
     result = BenchmarkResult(dataset=source.name, backbone=backbone)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 from tqdm.auto import tqdm
 
 from .data import ImageSource
@@ -18,6 +19,8 @@ from .methods import FewShotMethod, ItemSet
 from .results import EvaluationResult, ResultsLog
 
 EpisodesLike = EpisodeSampler | Iterable[Episode] | str | os.PathLike
+# Features gathered per batch of episodes: small enough to stay in cache, large enough to amortise the calls.
+BATCH_BYTES = 8 << 20
 
 
 def resolve_episodes(episodes: EpisodesLike, source: ImageSource | None = None) -> list[Episode]:
@@ -72,6 +75,7 @@ def evaluate(
     out: str | os.PathLike | None = None,
     quiet: bool = False,
     name: str | None = None,
+    batched: bool | None = None,
 ) -> EvaluationResult:
     """Fit ``method`` on each episode's support, score it on the queries.
 
@@ -82,6 +86,9 @@ def evaluate(
         out: a JSON Lines results file; each episode's record is appended as it finishes, and a second
             call with the same file skips the episodes already there.
         name: the method's name in results (default ``method.name``).
+        batched: evaluate many episodes at once as tensor operations, with the same results, through the
+            method's ``fit_episodes``/``predict_episodes`` (see FewShotMethod). None (default) does so
+            whenever the method offers them; records then carry each batch's seconds split evenly.
     """
     name = name or getattr(method, "name", type(method).__name__)
     needs = getattr(method, "needs", "features")
@@ -92,18 +99,31 @@ def evaluate(
         )
     if source is None and "images" in needs:
         raise ValueError(f"method {name!r} trains on images: pass source=")
+    can_batch = features is not None and _can_batch(method)
+    if batched and not can_batch:
+        raise ValueError(
+            f"method {name!r} has no batched evaluation on features (fit_episodes/predict_episodes defined with "
+            "its fit and predict); pass batched=False"
+        )
     episode_list = resolve_episodes(episodes, source)
     feature_set = _as_feature_set(features, source)
     log = ResultsLog(out) if out is not None else None
     setting = "transductive" if getattr(method, "transductive", False) else "inductive"
-    records = []
-    for episode in tqdm(episode_list, desc=f"{name} on {episode_list[0].dataset or 'episodes'}", disable=quiet):
-        record = log.get(name, episode.index, episode.key) if log else None
-        if record is None:
-            record = _run_episode(method, episode, feature_set, source, name)
-            if log:
-                log.append(record)
-        records.append(record)
+    records = [log.get(name, e.index, e.key) if log else None for e in episode_list]
+    todo = [i for i, record in enumerate(records) if record is None]
+    desc = f"{name} on {episode_list[0].dataset or 'episodes'}"
+    with tqdm(total=len(records), initial=len(records) - len(todo), desc=desc, disable=quiet) as bar:
+        if can_batch and batched is not False:
+            runs = _run_batches(method, [episode_list[i] for i in todo], feature_set, name, log is not None)
+        else:
+            runs = ([_run_episode(method, episode_list[i], feature_set, source, name)] for i in todo)
+        done = iter(todo)
+        for finished in runs:
+            for record in finished:
+                if log:
+                    log.append(record)
+                records[next(done)] = record
+            bar.update(len(finished))
     first = episode_list[0]
     protocol = {
         "n_way": first.n_way,
@@ -149,3 +169,91 @@ def _run_episode(
         "fit_seconds": fitted - start,
         "predict_seconds": done - fitted,
     }
+
+
+def _can_batch(method: FewShotMethod) -> bool:
+    """Whether ``method`` evaluates many episodes at once: it has ``fit_episodes`` and ``predict_episodes``,
+    and no subclass below the classes that define them changes ``fit`` or prediction (such a subclass is
+    evaluated episode by episode, through its own ``fit``)."""
+    mro = type(method).__mro__
+
+    def owner(attribute: str) -> type | None:
+        return next((cls for cls in mro if attribute in vars(cls)), None)
+
+    hooks = [owner("fit_episodes"), owner("predict_episodes")]
+    if None in hooks:
+        return False
+    plain = [cls for a in ("fit", "predict", "predict_proba", "decision_function") if (cls := owner(a)) is not None]
+    return all(issubclass(hook, cls) for hook in hooks for cls in plain)
+
+
+def _run_batches(
+    method: Any, episodes: list[Episode], features: FeatureSet, name: str, keyed: bool
+) -> Iterator[list[dict]]:
+    """Records of ``episodes``, in order, one list per batch of episodes evaluated as tensors.
+
+    Consecutive episodes of one shape (support, query and unlabelled counts) are evaluated together, in
+    batches of about BATCH_BYTES of features. ``keyed`` adds the episode keys (a hash each) that results
+    files need.
+    """
+    start = 0
+    while start < len(episodes):
+        shape = _shape(episodes[start])
+        end = next((i for i in range(start, len(episodes)) if _shape(episodes[i]) != shape), len(episodes))
+        yield from _run_group(method, episodes[start:end], features, name, keyed)
+        start = end
+
+
+def _shape(episode: Episode) -> tuple[int, int, int]:
+    return len(episode.support), len(episode.query), len(episode.unlabeled)
+
+
+def _gather(table: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """Rows of ``table`` ``(n, d)`` at ``index`` ``(E, m)`` -> ``(E, m, d)``."""
+    return table.index_select(0, index.reshape(-1)).view(*index.shape, table.shape[1])
+
+
+def _run_group(
+    method: Any, episodes: list[Episode], features: FeatureSet, name: str, keyed: bool
+) -> Iterator[list[dict]]:
+    n_support, n_query, n_unlabeled = _shape(episodes[0])
+    # Row indices of every episode in one lookup; only the rows in use are then read (and converted to
+    # float32) once, from a memory map or a float16 cache, into a table that batches gather from.
+    rows = features.rows([i for e in episodes for i in (*e.support, *e.query, *e.unlabeled)])
+    used = np.zeros(len(features), dtype=bool)
+    used[rows] = True
+    table = torch.from_numpy(np.asarray(features.values[np.flatnonzero(used)], dtype=np.float32))
+    local = torch.from_numpy((np.cumsum(used) - 1)[rows].reshape(len(episodes), -1))
+    support_labels = torch.from_numpy(np.array([e.support_labels for e in episodes], dtype=np.int64))
+    query_labels = torch.from_numpy(np.array([e.query_labels for e in episodes], dtype=np.int64))
+    q_end = n_support + n_query
+    size = max(1, BATCH_BYTES // (local.shape[1] * table.shape[1] * 4))
+    for start in range(0, len(episodes), size):
+        batch, index = episodes[start : start + size], local[start : start + size]
+        support, query = _gather(table, index[:, :n_support]), _gather(table, index[:, n_support:q_end])
+        unlabeled = _gather(table, index[:, q_end:]) if n_unlabeled else None
+        began = time.perf_counter()
+        try:
+            fitted = method.fit_episodes(support, support_labels[start : start + size], unlabeled)
+            fit_done = time.perf_counter()
+            predictions = method.predict_episodes(fitted, query)
+        except ValueError as error:
+            raise ValueError(f"{name} on episodes {batch[0].index}..{batch[-1].index}: {error}") from error
+        predict_done = time.perf_counter()
+        correct = (predictions == query_labels[start : start + size]).sum(dim=1).tolist()
+        fit_seconds, predict_seconds = (fit_done - began) / len(batch), (predict_done - fit_done) / len(batch)
+        yield [
+            {
+                "method": name,
+                "episode": episode.index,
+                "key": episode.key if keyed else None,
+                "dataset": episode.dataset,
+                "seed": episode.seed,
+                "accuracy": c / n_query,
+                "correct": c,
+                "total": n_query,
+                "fit_seconds": fit_seconds,
+                "predict_seconds": predict_seconds,
+            }
+            for episode, c in zip(batch, correct, strict=True)
+        ]

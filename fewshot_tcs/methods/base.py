@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from ..data import ImageSource
 
@@ -37,7 +38,13 @@ class ItemSet:
 
 class FewShotMethod:
     """Base of all methods. ``needs`` says what the evaluator must provide ("features", "images" or both);
-    ``transductive`` methods look at the queries and are labelled so in results."""
+    ``transductive`` methods look at the queries and are labelled so in results.
+
+    A feature method may also evaluate many episodes at once as tensor operations, with the same results
+    as ``fit`` then ``predict`` on each: ``fit_episodes(support (E, S, d), labels (E, S), unlabeled
+    (E, U, d) | None) -> fitted`` and ``predict_episodes(fitted, query (E, Q, d)) -> (E, Q)`` labels.
+    The evaluator uses them unless a subclass of the classes defining them overrides ``fit`` or prediction.
+    """
 
     name = "method"
     needs = "features"
@@ -107,3 +114,43 @@ class FeatureMethod(FewShotMethod):
                 f"query features have {features.shape[1]} dimensions; the support had {self.n_features_in_}"
             )
         return features
+
+
+def episode_classes(labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Support labels ``(E, S)`` (ints >= 0) -> one-hot weights ``(E, C, S)`` float32 and counts ``(E, C)``.
+
+    Class c of every episode is label value c; a value missing from an episode's support has count 0.
+    """
+    if labels.ndim != 2 or labels.numel() == 0 or int(labels.min()) < 0:
+        raise ValueError(f"episode support labels must be a non-empty (E, S) array of ints >= 0; got {labels.shape}")
+    one_hot = F.one_hot(labels, int(labels.max()) + 1).to(torch.float32).transpose(1, 2)
+    counts = one_hot.sum(dim=2)
+    single = torch.nonzero((counts > 0).sum(dim=1) < 2).flatten()
+    if len(single):
+        raise ValueError(
+            f"the support of episode {int(single[0])} of the batch has a single class; few-shot classification needs "
+            "at least two"
+        )
+    return one_hot, counts
+
+
+def nearest_prototype(
+    x: torch.Tensor, prototypes: torch.Tensor, present: torch.Tensor, x_scale: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Index of the nearest prototype in squared L2 distance: x ``(E, Q, r)``, prototypes ``(E, C, r)``,
+    ``present`` ``(E, C)`` bool (absent classes never win) -> ``(E, Q)``. ``x_scale`` ``(E, Q, 1)`` scales
+    the rows of x first without writing a scaled copy (the memory traffic is most of the cost).
+
+    ``argmin_c ||x - p_c||^2 = argmax_c 2 x.(p_c - m) - ||p_c||^2`` for any m: no ``(E, Q, C, r)``
+    differences. With m the prototypes' mean the float32 dot products are small (features share a large
+    common part), so their rounding rarely reorders near-equal distances; ``||p_c||^2`` is taken in float64.
+    Ties go to the first class, as ``np.argmax`` does.
+    """
+    shifted = prototypes - prototypes.mean(dim=1, keepdim=True)
+    dots = x @ shifted.transpose(1, 2)
+    if x_scale is not None:
+        dots = dots * x_scale
+    scores = 2 * dots.double() - (prototypes.double() ** 2).sum(dim=2).unsqueeze(1)
+    if not torch.isfinite(scores).all():
+        raise ValueError("support or query features contain NaN or infinite values")
+    return scores.masked_fill(~present.unsqueeze(1), -torch.inf).argmax(dim=2)

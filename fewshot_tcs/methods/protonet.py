@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import torch
+import torch.nn.functional as F
 
-from .base import FeatureMethod, as_features, support_xy
+from .base import FeatureMethod, as_features, episode_classes, nearest_prototype, support_xy
 
 
 def l2_normalize(x: np.ndarray) -> np.ndarray:
     return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
+
+
+@dataclass
+class EpisodePrototypes:
+    """Fitted state of many episodes: prototypes ``(E, C, d)``, which classes each support has ``(E, C)``,
+    and the centring means ``(E, 1, d)`` (None without centring)."""
+
+    prototypes: torch.Tensor
+    present: torch.Tensor
+    mean: torch.Tensor | None
 
 
 class ProtoNet(FeatureMethod):
@@ -57,3 +70,28 @@ class ProtoNet(FeatureMethod):
         logits -= logits.max(axis=1, keepdims=True)
         p = np.exp(logits)
         return p / p.sum(axis=1, keepdims=True)
+
+    def _prepare_episodes(self, x: torch.Tensor, mean: torch.Tensor | None) -> torch.Tensor:
+        if mean is not None:
+            x = x - mean
+        return F.normalize(x, dim=-1, eps=1e-12) if self.normalize else x
+
+    @torch.inference_mode()
+    def fit_episodes(
+        self, support: torch.Tensor, labels: torch.Tensor, unlabeled: torch.Tensor | None = None
+    ) -> EpisodePrototypes:
+        """``fit`` on E episodes at once: support ``(E, S, d)`` float32, labels ``(E, S)``, unlabeled ``(E, U, d)``."""
+        one_hot, counts = episode_classes(labels)
+        mean = None
+        if self.center:
+            pool = support if unlabeled is None else torch.cat([support, unlabeled], dim=1)
+            mean = pool.mean(dim=1, keepdim=True)
+        prototypes = one_hot @ self._prepare_episodes(support, mean) / counts.clamp(min=1).unsqueeze(2)
+        return EpisodePrototypes(prototypes, counts > 0, mean)
+
+    @torch.inference_mode()
+    def predict_episodes(self, fitted: EpisodePrototypes, query: torch.Tensor) -> torch.Tensor:
+        """``predict`` on each episode's queries ``(E, Q, d)`` -> labels ``(E, Q)``."""
+        x = query if fitted.mean is None else query - fitted.mean
+        scale = 1 / torch.linalg.vector_norm(x, dim=2, keepdim=True).clamp(min=1e-12) if self.normalize else None
+        return nearest_prototype(x, fitted.prototypes, fitted.present, scale)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -10,10 +11,11 @@ import torch.nn.functional as F
 
 from ..tcs import CoordinateSystem, make_selector
 from ..tcs.classifier import TCSClassifier
+from ..tcs.selection import resolve_keep
 from ..tcs.student import Student
 from ..tcs.teacher import TeacherFeatures, l2_normalize
 from ..tcs.trainer import cross_entropy_part
-from .base import FeatureMethod, FewShotMethod, ItemSet, as_features, support_xy
+from .base import FeatureMethod, FewShotMethod, ItemSet, as_features, episode_classes, nearest_prototype, support_xy
 from .logistic import LogisticProbe
 
 
@@ -29,7 +31,7 @@ class TCSProbe(FeatureMethod):
     def __init__(
         self,
         n_components: int | None = 64,
-        whiten: bool = True,
+        whiten: bool = False,
         selection: str = "none",
         keep: int | float = 0.5,
         normalize: bool = True,
@@ -57,9 +59,119 @@ class TCSProbe(FeatureMethod):
         self.prototypes_ = torch.stack([z[torch.as_tensor(codes == c)].mean(0) for c in range(len(self.classes_))])
         return self
 
+    @torch.inference_mode()
     def predict_proba(self, query: Any) -> np.ndarray:
         z = self.coords_.transform(self._prepare(self._query(query))) * self.mask_
         return torch.softmax(-(torch.cdist(z, self.prototypes_) ** 2), dim=1).numpy()
+
+    def _episode_coords(self, x: torch.Tensor, components: torch.Tensor, offset: torch.Tensor) -> torch.Tensor:
+        """Unscaled coordinates ``(prepare(x) - mu) @ components`` of rows x ``(E, m, d)`` as ``x @ components``
+        rescaled per row, minus ``offset = mu @ components``: no normalised or centred copy of x is written."""
+        z = x @ components
+        if self.normalize:
+            z = z / torch.linalg.vector_norm(x, dim=2, keepdim=True).clamp(min=1e-12)
+        return z - offset
+
+    @torch.inference_mode()
+    def fit_episodes(
+        self, support: torch.Tensor, labels: torch.Tensor, unlabeled: torch.Tensor | None = None
+    ) -> EpisodeProbes:
+        """``fit`` on E episodes at once: support ``(E, S, d)`` float32, labels ``(E, S)``, unlabeled ``(E, U, d)``."""
+        make_selector(self.selection, self.keep if self.selection != "none" else None)  # fit's checks
+        one_hot, counts = episode_classes(labels)
+        pool = support if unlabeled is None else torch.cat([support, unlabeled], dim=1)
+        if self.normalize:
+            pool = F.normalize(pool, dim=-1, eps=1e-12)
+        mu, components, scale, kept = _episode_coordinates(pool, self.n_components, self.whiten)
+        offset = mu @ components
+        z = self._episode_coords(support, components, offset) / scale.unsqueeze(1)
+        mask = kept.to(torch.float32)
+        if self.selection != "none":
+            # keep is resolved for "iterative" too, whose mask stays all ones in a probe (nothing trains it).
+            r = kept.sum(dim=1).tolist()
+            resolved = {v: resolve_keep(self.keep, v) for v in set(r)}
+            if self.selection == "fisher":
+                n_keep = torch.tensor([resolved[v] for v in r])
+                mask = _fisher_mask(_episode_fisher(z, one_hot, counts, kept), kept, n_keep)
+        prototypes = one_hot @ (z * mask.unsqueeze(1)) / counts.clamp(min=1).unsqueeze(2)
+        return EpisodeProbes(components, offset, mask / scale, prototypes, counts > 0)
+
+    @torch.inference_mode()
+    def predict_episodes(self, fitted: EpisodeProbes, query: torch.Tensor) -> torch.Tensor:
+        """``predict`` on each episode's queries ``(E, Q, d)`` -> labels ``(E, Q)``."""
+        z = self._episode_coords(query, fitted.components, fitted.offset) * fitted.weight.unsqueeze(1)
+        return nearest_prototype(z, fitted.prototypes, fitted.present)
+
+
+@dataclass
+class EpisodeProbes:
+    """Fitted tcs-probes of E episodes: masked coordinates ``((x - mu) @ components) * weight`` from
+    components ``(E, d, R)``, ``offset = mu @ components`` ``(E, 1, R)`` and ``weight = mask / scale``
+    ``(E, R)``; prototypes ``(E, C, R)`` and which classes each support has ``(E, C)``. Columns past an
+    episode's own coordinate count are zero."""
+
+    components: torch.Tensor
+    offset: torch.Tensor
+    weight: torch.Tensor
+    prototypes: torch.Tensor
+    present: torch.Tensor
+
+
+def _episode_coordinates(
+    pool: torch.Tensor, n_components: int | None, whiten: bool
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``CoordinateSystem(n_components, whiten).fit`` on each episode's pool ``(E, n, d)``, as one batched
+    eigenproblem: mean ``(E, 1, d)``, components ``(E, d, R)``, scales ``(E, R)`` and which of the R columns
+    each episode keeps ``(E, R)`` (its own r; the columns past it are zero)."""
+    system = CoordinateSystem(n_components=n_components, whiten=whiten)
+    system._check_params()
+    n, d = pool.shape[1:]
+    if n < 2:
+        raise ValueError(f"a coordinate system needs at least 2 feature rows per episode (got {n})")
+    x = pool.double()
+    mu = x.mean(dim=1, keepdim=True)
+    centred = x - mu
+    # The same two routes as CoordinateSystem.fit: the (n, n) Gram matrix when n < d, else the covariance.
+    gram = n < d
+    scatter = centred @ centred.transpose(1, 2) if gram else centred.transpose(1, 2) @ centred
+    evals, u = torch.linalg.eigh(scatter / (n - 1))
+    evals, u = evals.flip(-1), u.flip(-1)
+    top = evals[:, :1]
+    rank = torch.where(top[:, 0] > 0, (evals > system.eps * top).sum(dim=1), 0).clamp(max=n - 1)
+    if (rank < 1).any():
+        raise ValueError(
+            f"the {n} fitted feature rows of episode {int(torch.nonzero(rank < 1)[0, 0])} of the batch are "
+            "identical, so they span no direction: use distinct images"
+        )
+    r = rank if n_components is None else rank.clamp(max=n_components)
+    width = int(r.max())
+    kept = torch.arange(width) < r.unsqueeze(1)
+    evals = torch.where(kept, evals[:, :width], 1.0)
+    u = u[..., :width]
+    vecs = centred.transpose(1, 2) @ (u / torch.sqrt(evals * (n - 1)).unsqueeze(1)) if gram else u
+    # Deterministic signs, as CoordinateSystem: the largest-magnitude entry of each component positive.
+    sign = torch.sign(vecs.gather(1, vecs.abs().argmax(dim=1, keepdim=True)))
+    components = vecs.float() * (sign * kept.unsqueeze(1)).float()  # exact: factors are 0 and +-1
+    scale = evals.float().sqrt() if whiten else torch.ones_like(evals, dtype=torch.float32)
+    return mu.float(), components, scale, kept
+
+
+def _episode_fisher(z: torch.Tensor, one_hot: torch.Tensor, counts: torch.Tensor, kept: torch.Tensor) -> torch.Tensor:
+    """``fisher_ranking`` of each episode's support coordinates ``z`` ``(E, S, R)`` -> ``(E, R)``."""
+    n = z.shape[1]
+    means = one_hot @ z / counts.clamp(min=1).unsqueeze(2)
+    between = (counts.unsqueeze(2) * (means - z.mean(dim=1, keepdim=True)) ** 2).sum(dim=1) / n
+    within = ((z - one_hot.transpose(1, 2) @ means) ** 2).sum(dim=1) / n
+    floor = 1e-6 * (within * kept).sum(dim=1, keepdim=True) / kept.sum(dim=1, keepdim=True) + torch.finfo(z.dtype).tiny
+    one_shot = ((counts > 0).sum(dim=1) == n).unsqueeze(1)
+    return torch.where(one_shot, between, between / torch.maximum(within, floor))
+
+
+def _fisher_mask(scores: torch.Tensor, kept: torch.Tensor, n_keep: torch.Tensor) -> torch.Tensor:
+    """Ones on each episode's ``n_keep`` highest-scoring kept coordinates ``(E, R)``, ties to the first."""
+    order = torch.argsort(scores.masked_fill(~kept, -torch.inf), dim=1, descending=True, stable=True)
+    ranks = torch.empty_like(order).scatter_(1, order, torch.arange(order.shape[1]).expand_as(order))
+    return (ranks < n_keep.unsqueeze(1)).to(torch.float32)
 
 
 class StudentMethod(FewShotMethod):

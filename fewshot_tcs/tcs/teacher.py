@@ -71,9 +71,14 @@ def teacher_pass(
     weights: str | os.PathLike | None = None,
     cache_dir: str | os.PathLike | None = None,
     device=None,
+    dtype: str = "float32",
     quiet: bool = False,
 ) -> FeatureSet:
-    """Each teacher runs once over ``source`` (cached); a list of teachers gives their joined features."""
+    """Each teacher runs once over ``source`` (cached); a list of teachers gives their joined features.
+
+    ``dtype`` ("float32" or "float16") is how the features are stored in the cache; float16 halves its size,
+    and methods still compute in float32.
+    """
     names = [backbones] if isinstance(backbones, str) else list(backbones)
     if not names:
         raise ValueError("at least one teacher backbone is needed")
@@ -89,6 +94,7 @@ def teacher_pass(
             view_seed=view_seed,
             cache_dir=cache_dir,
             device=device,
+            dtype=dtype,
             quiet=quiet,
         )
         for name in names

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
+import torch
 
-from fewshot_tcs.methods import ItemSet, LogisticProbe, ProtoNet, create_method, list_methods
+from fewshot_tcs.methods import ItemSet, LogisticProbe, ProtoNet, TCSProbe, create_method, list_methods
 
 
 def blobs(n_per_class=5, n_classes=3, dim=8, seed=0, spread=0.1):
@@ -75,3 +76,63 @@ def test_registry():
     assert isinstance(create_method("protonet", center=True), ProtoNet)
     with pytest.raises(ValueError, match="Did you mean"):
         create_method("protonett")
+
+
+def episodes_of_blobs(n_episodes=6, n_way=4, k_shot=3, n_query=5, dim=16, spread=1.5, seed=0):
+    """Support (E, n_way * k_shot, dim), labels, queries and their labels of overlapping Gaussian classes."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(n_episodes, n_way, dim))
+    s_y = np.tile(np.repeat(np.arange(n_way), k_shot), (n_episodes, 1))
+    q_y = np.tile(np.repeat(np.arange(n_way), n_query), (n_episodes, 1))
+
+    def draw(y):
+        return (np.take_along_axis(centres, y[..., None], 1) + rng.normal(size=(*y.shape, dim)) * spread).astype(
+            np.float32
+        )
+
+    return draw(s_y), s_y, draw(q_y), q_y
+
+
+@pytest.mark.parametrize(
+    "method",
+    [ProtoNet(), ProtoNet(center=True), ProtoNet(normalize=False), TCSProbe(), TCSProbe(whiten=True, n_components=5)],
+    ids=["protonet", "protonet-centred", "protonet-raw", "tcs-probe", "tcs-probe-whiten-5"],
+)
+def test_batched_episodes_predict_as_fit_then_predict(method):
+    support, s_y, query, q_y = episodes_of_blobs()
+    unlabeled = episodes_of_blobs(seed=1)[0]
+    for pool in (None, unlabeled):
+        fitted = method.fit_episodes(
+            torch.from_numpy(support), torch.from_numpy(s_y), None if pool is None else torch.from_numpy(pool)
+        )
+        batched = method.predict_episodes(fitted, torch.from_numpy(query)).numpy()
+        looped = [
+            method.fit(support[e], s_y[e], unlabeled=None if pool is None else pool[e]).predict(query[e])
+            for e in range(len(support))
+        ]
+        np.testing.assert_array_equal(batched, np.stack(looped))
+        assert 0.3 < (batched == q_y).mean() < 1
+
+
+def test_batched_episodes_with_a_missing_class_never_predict_it():
+    support, s_y, query, _ = episodes_of_blobs(n_episodes=2)
+    s_y[0] = np.where(s_y[0] == 1, 2, s_y[0])  # episode 0's support has no class 1
+    for method in (ProtoNet(), TCSProbe()):
+        predicted = method.predict_episodes(
+            method.fit_episodes(torch.from_numpy(support), torch.from_numpy(s_y)), torch.from_numpy(query)
+        ).numpy()
+        assert 1 not in predicted[0]
+        np.testing.assert_array_equal(predicted[0], method.fit(support[0], s_y[0]).predict(query[0]))
+
+
+@pytest.mark.parametrize("method", [ProtoNet(), TCSProbe()], ids=["protonet", "tcs-probe"])
+def test_batched_episodes_explain_bad_input(method):
+    support, s_y, query, _ = episodes_of_blobs(n_episodes=3)
+    s_y[2] = 0
+    with pytest.raises(ValueError, match="episode 2 of the batch has a single class"):
+        method.fit_episodes(torch.from_numpy(support), torch.from_numpy(s_y))
+    s_y[2] = s_y[0]
+    query[1, 4, 0] = np.nan
+    fitted = method.fit_episodes(torch.from_numpy(support), torch.from_numpy(s_y))
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        method.predict_episodes(fitted, torch.from_numpy(query))
