@@ -30,6 +30,7 @@ from fewshot_tcs.episodes import EpisodeSampler
 from fewshot_tcs.evaluate import evaluate
 from fewshot_tcs.methods import LogisticProbe, ProtoNet, StudentCE, StudentKD, StudentTCS, TCSProbe
 from fewshot_tcs.results import confidence_interval
+from fewshot_tcs.tcs import TCSClassifier
 from fewshot_tcs.tcs.teacher import teacher_pass
 
 RESULTS = Path(__file__).parent / "results" / "tcs_quality"
@@ -82,7 +83,7 @@ def methods_for(part: Part) -> list:
         StudentTCS(**common),
     ]
     if part == MAIN:
-        other = "linear" if StudentTCS(**common)._classifier().readout == "ncm" else "ncm"
+        other = "linear" if TCSClassifier().readout == "ncm" else "ncm"
         methods.append(StudentTCS(**common, readout=other))
     return methods
 

@@ -1,6 +1,7 @@
 """fewshot-tcs: few-shot image classification with a tailored coordinate system (TCS)."""
 
 from .backbones import create_backbone, list_backbones
+from .benchmark import allway_benchmark, benchmark
 from .data import ImageSource, as_source, list_sources, load_source
 from .episodes import Episode, EpisodeSampler, load_episodes, save_episodes
 from .evaluate import evaluate
@@ -18,6 +19,8 @@ def fit(support, backbone="dinov2_vits14", student="mobilenetv2_100", unlabeled=
 __version__ = "0.1.0"
 
 __all__ = [
+    "allway_benchmark",
+    "benchmark",
     "TCSClassifier",
     "create_backbone",
     "fit",

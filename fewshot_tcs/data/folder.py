@@ -8,7 +8,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from .source import ImageLoadError, ImageSource, read_image
+from .filelist import FileListSource
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ def image_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if is_image_file(p, extensions))
 
 
-class FolderSource(ImageSource):
+class FolderSource(FileListSource):
     """Images in ``root/<class>/...``; classes are the sub-folder names, ids the paths relative to root.
 
     Hidden files and files PIL does not recognise by suffix are ignored; images directly in ``root`` are
@@ -49,34 +49,17 @@ class FolderSource(ImageSource):
                 loose[0],
             )
         class_dirs = sorted(p for p in self.root.iterdir() if p.is_dir() and not p.name.startswith("."))
-        ids, labels, classes = [], [], []
+        ids, class_of = [], []
         for class_dir in class_dirs:
             files = image_files(class_dir)
             if not files:
                 log.warning("%s: class folder %r holds no images and is ignored", self.root, class_dir.name)
                 continue
             ids += [p.relative_to(self.root).as_posix() for p in files]
-            labels += [len(classes)] * len(files)
-            classes.append(class_dir.name)
+            class_of += [class_dir.name] * len(files)
         if not ids:
             raise ValueError(
                 f"no images found in {self.root}: expected one sub-folder per class, each holding images "
                 f"(e.g. {self.root}/cat/001.jpg)"
             )
-        super().__init__(ids, labels, classes, name or f"folder:{self.root.name}", transform=transform)
-
-    def path(self, i: int) -> Path:
-        return self.root / self.ids[i]
-
-    def _load(self, i: int) -> Image.Image:
-        path = self.path(i)
-        if not path.is_file():
-            raise ImageLoadError(f"cannot read image {path}: the file is gone")
-        return read_image(path)
-
-    def describe(self, i: int) -> str:
-        return str(self.path(i))
-
-    def identity(self, i: int) -> str:
-        stat = self.path(i).stat()
-        return f"{self.ids[i]}:{stat.st_size}:{stat.st_mtime_ns}"
+        super().__init__(self.root, ids, class_of, name or f"folder:{self.root.name}", transform=transform)

@@ -183,7 +183,7 @@ class StudentMethod(FewShotMethod):
     def __init__(self, **params: Any):
         self.params = params
 
-    def _classifier(self) -> TCSClassifier:
+    def _classifier(self, support: ItemSet) -> TCSClassifier:
         return TCSClassifier(**{**self.params, "objective": self.objective})
 
     def fit(self, support: ItemSet, y: Any = None, unlabeled: ItemSet | None = None) -> StudentMethod:
@@ -191,10 +191,9 @@ class StudentMethod(FewShotMethod):
             raise ValueError(
                 f"{self.name} needs the support's images and teacher features (pass source= and features= to evaluate)"
             )
-        self.model_ = self._classifier()
-        images = support.images
+        self.model_ = self._classifier(support)
         self.model_.fit(
-            [(images.load(i), int(label)) for i, label in enumerate(support.labels)],
+            [(support.images.load(i), int(label)) for i, label in enumerate(support.labels)],
             unlabeled=None if unlabeled is None else [unlabeled.images.load(i) for i in range(len(unlabeled))],
             support_features=_teacher(support),
             unlabeled_features=None if unlabeled is None else _teacher(unlabeled),
@@ -224,7 +223,7 @@ def _teacher(items: ItemSet) -> TeacherFeatures:
     return TeacherFeatures(items.features, items.views, items.view_params)
 
 
-class StudentKD(FewShotMethod):
+class StudentKD(StudentMethod):
     """Classic knowledge distillation: soft targets from the teacher on every augmented batch.
 
     Soft targets come from a logistic probe fitted on the support's teacher features; the student (same
@@ -235,7 +234,6 @@ class StudentKD(FewShotMethod):
     """
 
     name = "student-kd"
-    needs = "images+features"
 
     def __init__(self, temperature: float = 4.0, alpha: float = 0.5, teacher_in_loop: bool = True, **params: Any):
         self.temperature = temperature
@@ -255,23 +253,9 @@ class StudentKD(FewShotMethod):
             self.teachers_ = [create_backbone(n, pretrained=pretrained, seed=0).eval() for n in names]
         return self.teachers_
 
-    def fit(self, support: ItemSet, y: Any = None, unlabeled: ItemSet | None = None) -> StudentKD:
-        if not isinstance(support, ItemSet) or support.images is None or support.features is None:
-            raise ValueError("student-kd needs the support's images and teacher features")
+    def _classifier(self, support: ItemSet) -> TCSClassifier:
         objective = KDObjective(LogisticProbe().fit(support), self.temperature, self.alpha, self._teachers())
-        self.model_ = _KDClassifier(objective, **{**self.params, "objective": "ce"})
-        self.model_.fit(
-            [(support.images.load(i), int(label)) for i, label in enumerate(support.labels)],
-            unlabeled=None if unlabeled is None else [unlabeled.images.load(i) for i in range(len(unlabeled))],
-            support_features=_teacher(support),
-            unlabeled_features=None if unlabeled is None else _teacher(unlabeled),
-        )
-        self.classes_ = np.array([int(c) for c in self.model_.classes_])
-        return self
-
-    def predict_proba(self, query: ItemSet) -> np.ndarray:
-        source = query.images
-        return self.model_.predict_proba([source.load(i) for i in range(len(source))])
+        return _KDClassifier(objective, **{**self.params, "objective": "ce"})
 
 
 class KDObjective:

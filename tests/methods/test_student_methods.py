@@ -1,0 +1,75 @@
+"""The student methods on the evaluator's interface, on tiny images with small random networks."""
+
+import numpy as np
+import pytest
+
+from fewshot_tcs.data import ArraySource
+from fewshot_tcs.episodes import EpisodeSampler
+from fewshot_tcs.evaluate import evaluate
+from fewshot_tcs.methods import StudentCE, StudentKD, StudentTCS
+from fewshot_tcs.tcs.teacher import teacher_pass
+
+TEACHER = "timm:resnet10t"
+SETTINGS = dict(
+    backbone=TEACHER,
+    teacher_pretrained=False,
+    student="timm:lcnet_050",
+    student_pretrained=False,
+    image_size=24,
+    steps=3,
+    batch_size=4,
+    n_components=6,
+    keep=3,
+    select_every=1,
+    teacher_views=2,
+)
+
+
+@pytest.fixture(scope="module")
+def task():
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(4), 8)
+    images = rng.integers(0, 255, (32, 20, 20, 3), dtype=np.uint8)
+    source = ArraySource(images, labels, name="toy")
+    features = teacher_pass(TEACHER, source, views=2, pretrained=False, cache_dir=None, quiet=True)
+    sampler = EpisodeSampler(source, 3, 2, n_query=2, n_unlabeled=2, n_episodes=2, seed=0)
+    return source, features, sampler
+
+
+@pytest.mark.parametrize(
+    "method",
+    [
+        StudentTCS(**SETTINGS),
+        StudentCE(**SETTINGS),
+        StudentKD(teacher_in_loop=False, **SETTINGS),
+        StudentKD(teacher_in_loop=True, **SETTINGS),
+    ],
+    ids=["tcs", "ce", "kd-cached", "kd-teacher-in-loop"],
+)
+def test_student_methods_run_on_episodes(task, method):
+    source, features, sampler = task
+    result = evaluate(method, sampler, features, source=source, quiet=True)
+    assert result.n == 2 and 0 <= result.mean <= 1
+    assert method.predict_proba(_queries(source, sampler)).shape == (6, 3)
+
+
+def _queries(source, sampler):
+    from fewshot_tcs.methods import ItemSet
+
+    episode = sampler[1]
+    return ItemSet(images=source.subset(source.index_of(episode.query)))
+
+
+def test_student_methods_need_images_and_features(task):
+    source, features, sampler = task
+    with pytest.raises(ValueError, match="pass features="):
+        evaluate(StudentTCS(**SETTINGS), sampler, source=source, quiet=True)
+    with pytest.raises(ValueError, match="trains on images: pass source="):
+        evaluate(StudentTCS(**SETTINGS), sampler, features, quiet=True)
+
+
+def test_kd_without_the_teacher_needs_cached_views(task):
+    source, _, sampler = task
+    plain = teacher_pass(TEACHER, source, pretrained=False, quiet=True)
+    with pytest.raises(ValueError, match="needs the teacher's cached views"):
+        evaluate(StudentKD(teacher_in_loop=False, **SETTINGS), sampler, plain, source=source, quiet=True)
