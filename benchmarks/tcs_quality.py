@@ -157,13 +157,16 @@ def report() -> str:
         for line in path.read_text().splitlines():
             record = json.loads(line)
             records.setdefault(record["method"], []).append(record)
+        # Compare on the episodes every method has finished, so all rows share their episodes.
+        common = set.intersection(*({r["episode"] for r in recs} for recs in records.values()))
         lines += [
-            f"\n**{part.name}**",
+            f"\n**{part.name}** ({len(common)} identical episodes for every method)",
             "",
             "| method | accuracy % (95% CI) | episodes | train s/episode |",
             "|---|---|---|---|",
         ]
         for method, recs in records.items():
+            recs = [r for r in recs if r["episode"] in common]
             mean, ci = confidence_interval([r["accuracy"] for r in recs])
             fit = np.mean([r["fit_seconds"] for r in recs])
             lines.append(f"| {method} | {100 * mean:.2f} +- {100 * ci:.2f} | {len(recs)} | {fit:.2f} |")
