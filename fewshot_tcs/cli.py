@@ -144,6 +144,16 @@ def _say(args: argparse.Namespace, text: str) -> None:
         print(text)
 
 
+def _add_episode_options(parser: argparse.ArgumentParser) -> None:
+    """The episode shape and seed, shared by the commands that sample episodes."""
+    parser.add_argument("--split", default=None)
+    parser.add_argument("--n-way", type=int, default=5)
+    parser.add_argument("--n-query", type=int, default=15)
+    parser.add_argument("--n-unlabeled", type=int, default=0)
+    parser.add_argument("--n-episodes", type=int, default=600)
+    parser.add_argument("--seed", type=int, default=0)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fewshot-tcs",
@@ -167,12 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--episodes", default=None, help="a fixed episode file, or a committed one by name (e.g. omniglot-small/5w5s)"
     )
     bench.add_argument("--shots", type=int, nargs="+", default=[1, 5])
-    bench.add_argument("--n-way", type=int, default=5)
-    bench.add_argument("--n-query", type=int, default=15)
-    bench.add_argument("--n-unlabeled", type=int, default=0)
-    bench.add_argument("--n-episodes", type=int, default=600)
-    bench.add_argument("--seed", type=int, default=0)
-    bench.add_argument("--split", default=None)
+    _add_episode_options(bench)
     bench.add_argument("--views", type=int, default=0, help="augmented views per image in the teacher pass")
     bench.add_argument("--student", default="mobilenetv2_100", help="student backbone for student methods")
     bench.add_argument("--steps", type=int, default=60)
@@ -204,14 +209,9 @@ def build_parser() -> argparse.ArgumentParser:
     make = episode_commands.add_parser("make", help="sample episodes into a JSON Lines file")
     make.add_argument("dataset", help=f"dataset name ({', '.join(list_sources())}), folder:<path> or hf:<repo>")
     make.add_argument("--out", required=True, help="episode file to write (.jsonl)")
-    make.add_argument("--split", default=None)
     make.add_argument("--root", default=None, help="where the dataset files are (default: the data roots)")
-    make.add_argument("--n-way", type=int, default=5)
     make.add_argument("--k-shot", type=int, default=5)
-    make.add_argument("--n-query", type=int, default=15)
-    make.add_argument("--n-unlabeled", type=int, default=0)
-    make.add_argument("--n-episodes", type=int, default=600)
-    make.add_argument("--seed", type=int, default=0)
+    _add_episode_options(make)
     make.add_argument("--skip-small-classes", action="store_true")
     make.set_defaults(run=_episodes_make)
     show = episode_commands.add_parser("show", help="summarise an episode file")

@@ -69,6 +69,11 @@ class FeatureSet:
         return np.asarray(self.values[self.rows(ids)], dtype=np.float32)
 
 
+def l2_normalize(x: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length, ``(..., d)``; zero rows stay zero."""
+    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
+
+
 def pixel_features(source: ImageSource, size: int = 28, mode: str = "L", quiet: bool = False) -> FeatureSet:
     """Raw pixels as features: each image resized to ``size x size`` in ``mode``, scaled to [0, 1]."""
     to_rgb = ToRGB()

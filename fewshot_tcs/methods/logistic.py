@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
+from ..features import l2_normalize
 from .base import FeatureMethod, support_xy
-from .protonet import l2_normalize
 
 
 class LogisticProbe(FeatureMethod):

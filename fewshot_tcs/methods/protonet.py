@@ -9,11 +9,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..features import l2_normalize
 from .base import FeatureMethod, as_features, episode_classes, nearest_prototype, support_xy
-
-
-def l2_normalize(x: np.ndarray) -> np.ndarray:
-    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
 
 
 @dataclass

@@ -9,11 +9,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..features import l2_normalize
 from ..tcs import CoordinateSystem, make_selector
 from ..tcs.classifier import TCSClassifier
 from ..tcs.selection import resolve_keep
 from ..tcs.student import Student
-from ..tcs.teacher import TeacherFeatures, l2_normalize
+from ..tcs.teacher import TeacherFeatures
 from ..tcs.trainer import cross_entropy_part
 from .base import FeatureMethod, FewShotMethod, ItemSet, as_features, episode_classes, nearest_prototype, support_xy
 from .logistic import LogisticProbe

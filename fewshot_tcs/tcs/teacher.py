@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..data import ImageSource
-from ..features import FeatureSet, extract_features
+from ..features import FeatureSet, extract_features, l2_normalize
 
 
 @dataclass
@@ -30,10 +30,6 @@ class TeacherFeatures:
         views = None if features.views is None else np.asarray(features.views[rows], dtype=np.float32)
         params = None if features.view_params is None else np.asarray(features.view_params[rows])
         return cls(np.asarray(features.values[rows], dtype=np.float32), views, params)
-
-
-def l2_normalize(x: np.ndarray) -> np.ndarray:
-    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
 
 
 def join_teachers(feature_sets: Sequence[FeatureSet], normalize: bool = True) -> FeatureSet:
