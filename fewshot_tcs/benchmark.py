@@ -20,6 +20,7 @@ from .data import ImageSource, as_source, load_source
 from .episodes import Episode, EpisodeSampler, load_episodes
 from .evaluate import evaluate
 from .methods import FewShotMethod, create_method
+from .report import markdown_table
 from .results import EvaluationResult
 from .tcs.teacher import teacher_pass
 
@@ -50,6 +51,10 @@ class BenchmarkResult:
             }
             for (method, shots), r in self.results.items()
         ]
+
+    def to_markdown(self) -> str:
+        """A method x shots table of mean +- 95% interval (n, seconds per episode)."""
+        return markdown_table(self.rows())
 
 
 def named_episodes(name: str) -> Path:
@@ -116,6 +121,7 @@ def benchmark(
     cache_dir: str | os.PathLike | None = None,
     method_params: dict | None = None,
     pretrained: bool = True,
+    weights: str | os.PathLike | None = None,
     dtype: str = "float32",
     quiet: bool = False,
 ) -> BenchmarkResult:
@@ -129,6 +135,7 @@ def benchmark(
         views: augmented views per image cached by the teacher pass (for students).
         out: a folder for per-episode results (one JSON Lines file per shot count); a rerun resumes.
         pretrained: False runs the teacher with random weights (cost measurements, tests).
+        weights: a local checkpoint for the (single) teacher, e.g. Meta's ``dinov2_vits14_pretrain.pth``.
         dtype: how the teacher features are cached, "float32" or "float16" (half the size).
 
     Feature methods with a batched form (ProtoNet, tcs-probe) evaluate many episodes at once.
@@ -142,13 +149,15 @@ def benchmark(
         views=views,
         cache_dir=cache_dir,
         pretrained=pretrained,
+        weights=weights,
         dtype=dtype,
         quiet=quiet,
     )
+    student_params = {"teacher_weights": weights, **(method_params or {})} if weights else (method_params or {})
     result = BenchmarkResult(dataset=source.name, backbone=backbone)
     for k, episode_list in by_shots.items():
         for method in methods:
-            instance = resolve_method(method, backbone, method_params or {})
+            instance = resolve_method(method, backbone, student_params)
             results_file = Path(out) / f"{source.name}-{n_way}w{k}s.jsonl" if out is not None else None
             result.results[(instance.name, k)] = evaluate(
                 instance, episode_list, features, source=source, out=results_file, quiet=quiet
@@ -193,18 +202,21 @@ def allway_benchmark(
     seeds: Sequence[int] = (0, 1, 2),
     cache_dir: str | os.PathLike | None = None,
     pretrained: bool = True,
+    weights: str | os.PathLike | None = None,
     quiet: bool = False,
 ) -> dict[tuple[str, int], EvaluationResult]:
-    """The all-way K-shot protocol (CoOp): accuracy on the full test split, one entry per seed."""
+    """The all-way K-shot protocol (CoOp): accuracy on the full test split, one entry per seed.
+
+    ``weights`` is a local checkpoint for the (single) teacher.
+    """
     train, test = as_source(train), as_source(test)
     if train.classes != test.classes:
         raise ValueError("train and test splits must have the same classes")
     tasks = {k: allway_tasks(train, k, seeds) for k in shots}
     used = sorted({i for ts in tasks.values() for t in ts for i in t.support})
-    train_features = teacher_pass(
-        backbone, train.subset(train.index_of(used)), cache_dir=cache_dir, pretrained=pretrained, quiet=quiet
-    )
-    test_features = teacher_pass(backbone, test, cache_dir=cache_dir, pretrained=pretrained, quiet=quiet)
+    teacher = dict(cache_dir=cache_dir, pretrained=pretrained, weights=weights, quiet=quiet)
+    train_features = teacher_pass(backbone, train.subset(train.index_of(used)), **teacher)
+    test_features = teacher_pass(backbone, test, **teacher)
     results = {}
     for k, task_list in tasks.items():
         for method in methods:

@@ -7,8 +7,9 @@ import os
 from pathlib import Path
 
 import numpy as np
-from sklearn.model_selection import StratifiedKFold, train_test_split
+from sklearn.model_selection import StratifiedKFold
 
+from . import distributed
 from .data import FolderSource
 from .report import plot_spectrum
 from .tcs import TCSClassifier
@@ -27,7 +28,7 @@ def fit_folder(
 
     With at least 5 images in every class, a stratified quarter is held out (interval: normal approximation
     of the binomial); with fewer, stratified k-fold with k = the smallest class size (interval over folds).
-    Returns the report's text.
+    Returns the report's text (empty on ranks other than 0 under torchrun, which write nothing).
     """
     TCSClassifier(seed=seed, **params)._check_params()
     source = FolderSource(folder)
@@ -45,9 +46,9 @@ def fit_folder(
     smallest = min(counts.values())
     positions = np.arange(len(source))
     if smallest >= HOLDOUT_MIN_PER_CLASS:
-        train, held = train_test_split(positions, test_size=0.25, stratify=source.labels, random_state=seed)
-        clf = TCSClassifier(**params).fit(source.subset(train), unlabeled=unlabeled)
-        accuracy = clf.score(source.subset(held))
+        train, held = source.train_test_split(test_size=0.25, seed=seed)
+        clf = TCSClassifier(**params).fit(train, unlabeled=unlabeled)
+        accuracy = clf.score(held)
         interval = 1.96 * math.sqrt(max(accuracy * (1 - accuracy), 1e-12) / len(held))
         how = f"held-out quarter ({len(held)} images, normal approximation)"
     else:
@@ -60,6 +61,8 @@ def fit_folder(
         interval = 1.96 * float(np.std(scores, ddof=1)) / math.sqrt(len(scores))
         how = f"{smallest}-fold cross-validation (the smallest class has {smallest} images)"
     final = TCSClassifier(**params).fit(source, unlabeled=unlabeled)
+    if not distributed.is_main():  # under torchrun every rank trained the same student; rank 0 writes it
+        return ""
     out = Path(out)
     model_dir = final.save(out / "model")
     onnx = final.export(model_dir / "student.onnx")

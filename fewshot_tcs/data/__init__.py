@@ -17,7 +17,7 @@ from .cifar import CIFAR100Source, cifar_fs, fc100
 from .cub import cub
 from .fashion_mnist import FashionMNISTSource
 from .filelist import FileListSource
-from .folder import FolderSource, image_files
+from .folder import FolderSource, image_files, write_folder
 from .hub import hub_source
 from .huggingface import HFSource
 from .memory import ArraySource, ListSource
@@ -165,4 +165,5 @@ __all__ = [
     "load_source",
     "mini_imagenet",
     "omniglot",
+    "write_folder",
 ]

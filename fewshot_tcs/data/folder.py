@@ -63,3 +63,44 @@ class FolderSource(FileListSource):
                 f"(e.g. {self.root}/cat/001.jpg)"
             )
         super().__init__(self.root, ids, class_of, name or f"folder:{self.root.name}", transform=transform)
+
+
+def write_folder(
+    source,
+    root: str | os.PathLike,
+    n_classes: int | None = None,
+    per_class: int | None = None,
+    seed: int = 0,
+) -> Path:
+    """Write images of ``source`` (any source kind, or a dataset name) as ``root/<class>/<n>.png``.
+
+    ``n_classes`` classes and ``per_class`` images of each are drawn with ``seed`` (all when None), e.g. to
+    turn a dataset into the folder layout that ``fit`` and ``fewshot-tcs fit`` read. Returns ``root``.
+    """
+    import numpy as np
+
+    from . import as_source
+
+    source = as_source(source)
+    root = Path(root).expanduser()
+    rng = np.random.default_rng(seed)
+    by_class = source.indices_by_class()
+    picked = np.arange(len(by_class))
+    if n_classes is not None:
+        if not 1 <= n_classes <= len(by_class):
+            raise ValueError(f"n_classes must be between 1 and {len(by_class)} (the source's classes); got {n_classes}")
+        picked = np.sort(rng.choice(len(by_class), n_classes, replace=False))
+    for c in picked:
+        indices = by_class[c]
+        if per_class is not None:
+            if per_class > len(indices):
+                raise ValueError(
+                    f"class {source.classes[c]!r} has {len(indices)} images; per_class={per_class} asks for more"
+                )
+            indices = np.sort(rng.choice(indices, per_class, replace=False))
+        # Class names may hold path separators (e.g. Omniglot's alphabet/character): flatten them.
+        folder = root / str(source.classes[c]).replace("/", "__")
+        folder.mkdir(parents=True, exist_ok=True)
+        for n, i in enumerate(indices):
+            source.load(int(i)).save(folder / f"{n:04d}.png")
+    return root

@@ -118,6 +118,18 @@ class ImageSource(torch.utils.data.Dataset):
     def subset(self, indices: Sequence[int] | np.ndarray) -> SubsetSource:
         return SubsetSource(self, indices)
 
+    def train_test_split(self, test_size: float | int = 0.25, seed: int = 0) -> tuple[SubsetSource, SubsetSource]:
+        """A stratified (train, test) split: every class keeps its share on both sides.
+
+        ``test_size`` is a fraction of the items or a count, as in scikit-learn's ``train_test_split``.
+        """
+        from sklearn.model_selection import train_test_split
+
+        train, test = train_test_split(
+            np.arange(len(self)), test_size=test_size, stratify=self.labels, random_state=seed
+        )
+        return self.subset(np.sort(train)), self.subset(np.sort(test))
+
     def with_transform(self, transform: Callable[[Image.Image], Any] | None) -> SubsetSource:
         """A view of all items with another transform; the original is left as it is."""
         view = SubsetSource(self, np.arange(len(self)))

@@ -54,17 +54,33 @@ class TCSClassifier:
         student: student registry name (``mobilenetv2_100``, ``timm:resnet10t``, ...).
         student_pretrained: start the student from its pretrained weights when they are on this machine.
         image_size: the student's input resolution (square).
-        n_components / variance: coordinates kept by the PCA (count, or explained-variance fraction);
-            capped by the numerical rank.
+        n_components: coordinates kept by the PCA (None: all); capped by the numerical rank.
+        variance: alternatively, the explained-variance fraction to keep (e.g. 0.95).
         whiten: divide coordinates by the square root of their eigenvalues.
         basis: "support" (labelled features), "pool" (labelled + unlabelled) or "reference" (``reference=``).
-        selection: "iterative" (tailoring by |m * dL/dm|), "fisher" or "none"; ``keep`` coordinates remain.
-        lambda_mimic: weight of the coordinate mimic loss; elsh_bits > 0 adds the eLSH term (lambda_elsh).
+        selection: "iterative" (tailoring by |m * dL/dm|), "fisher" or "none".
+        keep: coordinates that remain after selection (a count, or a fraction of r).
+        select_every: steps between two drops of iterative selection.
+        drop_fraction: fraction of the currently kept coordinates dropped at each selection (never below keep).
+        lambda_mimic: weight of the coordinate mimic loss.
+        elsh_bits: hash bits of the eLSH term (0: no eLSH term).
+        lambda_elsh: weight of the eLSH term.
         teacher_views: augmented views per image cached by the teacher pass, fed to the student exactly.
         student_views: random views per image when teacher_views is 0 (their target is the clean one).
         readout: "ncm" (nearest class mean of the student's coordinates) or "linear" (the trained head).
         init_projector: "ridge" (least squares from the untrained student to the targets) or "random".
         objective: "tcs", or "ce" for the same student trained with cross-entropy only (a baseline).
+        steps: training steps.
+        batch_size: labelled and (separately) unlabelled images per step.
+        lr: learning rate of the student's backbone (AdamW, warm-up then cosine decay).
+        head_lr: learning rate of the projector and classifier.
+        weight_decay: AdamW weight decay.
+        teacher_pretrained: False runs the teacher with random weights (cost measurements, tests).
+        teacher_weights: a local checkpoint file for the (single) teacher.
+        cache_dir: where teacher features are cached (default ``$FEWSHOT_TCS_CACHE``).
+        device: "cpu", "cuda", ... (default: CUDA when available).
+        seed: seeds the student's initialisation, views and batches.
+        quiet: no progress bars.
     """
 
     def __init__(

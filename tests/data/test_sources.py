@@ -14,6 +14,7 @@ from fewshot_tcs.data import (
     ToRGB,
     as_source,
     load_source,
+    write_folder,
 )
 
 
@@ -176,3 +177,33 @@ def test_subset_keeps_ids_and_labels(image_folder):
     assert sub.ids == (source.ids[6],)
     assert sub.labels.tolist() == [source.labels[6]]
     assert sub.describe(0) == source.describe(6)
+
+
+def test_train_test_split_is_stratified_and_disjoint(image_folder):
+    source = FolderSource(image_folder)
+    train, test = source.train_test_split(test_size=0.5, seed=0)
+    assert set(train.ids).isdisjoint(test.ids) and len(train) + len(test) == len(source)
+    assert train.class_counts() == test.class_counts() == {name: 3 for name in source.classes}
+    again, _ = source.train_test_split(test_size=0.5, seed=0)
+    assert again.ids == train.ids
+
+
+def test_write_folder_round_trips_through_folder_source(image_folder, tmp_path):
+    root = write_folder(image_folder, tmp_path / "copy", n_classes=3, per_class=4, seed=1)
+    copy = FolderSource(root)
+    assert len(copy.classes) == 3 and set(copy.classes) <= {"ant", "bee", "cat", "dog"}
+    assert copy.class_counts() == {name: 4 for name in copy.classes}
+    assert copy.load(0).size == (10, 12)
+
+
+def test_write_folder_flattens_class_names_with_slashes(tmp_path):
+    pixels = np.zeros((4, 5, 5), np.uint8)
+    source = ArraySource(pixels, [0, 0, 1, 1], class_names=["Latin/a", "Latin/b"])
+    assert sorted(p.name for p in write_folder(source, tmp_path / "out").iterdir()) == ["Latin__a", "Latin__b"]
+
+
+def test_write_folder_bad_counts(image_folder, tmp_path):
+    with pytest.raises(ValueError, match="n_classes must be between 1 and 4"):
+        write_folder(image_folder, tmp_path / "a", n_classes=9)
+    with pytest.raises(ValueError, match="has 6 images; per_class=7"):
+        write_folder(image_folder, tmp_path / "b", per_class=7)
