@@ -8,7 +8,9 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from . import __version__
+from torch.distributed.elastic.multiprocessing.errors import record
+
+from . import __version__, distributed
 from .data import list_sources, load_source
 from .episodes import EpisodeFileError, EpisodeSampler, load_episodes, save_episodes
 
@@ -87,8 +89,11 @@ def _bench(args: argparse.Namespace) -> int:
         views=args.views,
         out=Path(args.out) / "episodes",
         method_params=params,
+        weights=args.weights,
         quiet=args.quiet,
     )
+    if not distributed.is_main():  # under torchrun, rank 0 writes the tables
+        return 0
     rows = result.rows()
     paths = write_tables(rows, args.out)
     plot = plot_accuracy_vs_shots(rows, Path(args.out) / "accuracy_vs_shots.png", title=result.dataset)
@@ -108,9 +113,11 @@ def _fit(args: argparse.Namespace) -> int:
         student=args.student,
         steps=args.steps,
         image_size=args.image_size,
+        teacher_weights=args.weights,
         quiet=args.quiet,
     )
-    print(summary)
+    if summary:
+        print(summary)
     return 0
 
 
@@ -176,6 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--episodes", default=None, help="a fixed episode file, or a committed one by name (e.g. omniglot-small/5w5s)"
     )
+    bench.add_argument("--weights", default=None, help="a local checkpoint file for the teacher (offline weights)")
     bench.add_argument("--shots", type=int, nargs="+", default=[1, 5])
     _add_episode_options(bench)
     bench.add_argument("--views", type=int, default=0, help="augmented views per image in the teacher pass")
@@ -189,6 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("folder")
     fit.add_argument("--unlabeled", default=None, help="a folder of unlabelled images of the same kind")
     fit.add_argument("--backbone", default="efficientnet_lite2", help="teacher; join several with '+'")
+    fit.add_argument("--weights", default=None, help="a local checkpoint file for the teacher (offline weights)")
     fit.add_argument("--student", default="mobilenetv2_100")
     fit.add_argument("--steps", type=int, default=120)
     fit.add_argument("--image-size", type=int, default=96)
@@ -221,11 +230,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Commands that split their work over the ranks of a torchrun job; the others run on rank 0 alone.
+DISTRIBUTED_COMMANDS = ("bench", "fit")
+
+
 def main(argv: list[str] | None = None) -> int:
+    if distributed.launched():
+        # Under torchrun the failing rank's traceback is reported as the run's root cause.
+        return record(_main)(argv)
+    return _main(argv)
+
+
+def _main(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.ERROR if args.quiet else logging.WARNING, format="%(levelname)s: %(message)s")
     from .backbones import WeightsNotFoundError
 
+    if distributed.launched() and args.command not in DISTRIBUTED_COMMANDS and not distributed.is_main():
+        return 0
     try:
         return args.run(args)
     except (ValueError, FileNotFoundError, KeyError, EpisodeFileError, WeightsNotFoundError, OSError) as error:

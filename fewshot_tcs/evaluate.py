@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from . import distributed
 from .data import ImageSource
 from .episodes import Episode, EpisodeSampler, check_episodes, load_episodes
 from .features import FeatureSet
@@ -107,22 +108,33 @@ def evaluate(
         )
     episode_list = resolve_episodes(episodes, source)
     feature_set = _as_feature_set(features, source)
-    log = ResultsLog(out) if out is not None else None
     setting = "transductive" if getattr(method, "transductive", False) else "inductive"
+    parallel = distributed.init()
+    log = ResultsLog(out) if out is not None and distributed.is_main() else None
     records = [log.get(name, e.index, e.key) if log else None for e in episode_list]
+    if parallel:
+        records = distributed.broadcast(records)  # rank 0 read the results file
     todo = [i for i, record in enumerate(records) if record is None]
-    desc = f"{name} on {episode_list[0].dataset or 'episodes'}"
-    with tqdm(total=len(records), initial=len(records) - len(todo), desc=desc, disable=quiet) as bar:
+    mine = todo[distributed.rank() :: distributed.world_size()] if parallel else todo
+
+    def run(positions: list[int]) -> Iterator[list[tuple[int, dict]]]:
+        """(position, record) lists as episodes finish."""
         if can_batch and batched is not False:
-            runs = _run_batches(method, [episode_list[i] for i in todo], feature_set, name, log is not None)
+            runs = _run_batches(method, [episode_list[i] for i in positions], feature_set, name, out is not None)
         else:
-            runs = ([_run_episode(method, episode_list[i], feature_set, source, name)] for i in todo)
-        done = iter(todo)
+            runs = ([_run_episode(method, episode_list[i], feature_set, source, name)] for i in positions)
+        done = iter(positions)
         for finished in runs:
-            for record in finished:
+            yield [(next(done), record) for record in finished]
+
+    desc = f"{name} on {episode_list[0].dataset or 'episodes'}"
+    quiet = quiet or not distributed.is_main()
+    with tqdm(total=len(records), initial=len(records) - len(todo), desc=desc, disable=quiet) as bar:
+        for finished in _gathered(run(mine)) if parallel else run(mine):
+            for position, record in finished:
                 if log:
                     log.append(record)
-                records[next(done)] = record
+                records[position] = record
             bar.update(len(finished))
     first = episode_list[0]
     protocol = {
@@ -142,6 +154,20 @@ def evaluate(
         protocol=protocol,
         dataset=first.dataset,
     )
+
+
+def _gathered(local: Iterator[list[tuple[int, dict]]]) -> Iterator[list[tuple[int, dict]]]:
+    """Under torchrun: every rank's finished records, round by round, on every rank (rank 0 writes them)."""
+    exhausted = False
+    while True:
+        chunk = None if exhausted else next(local, None)
+        exhausted = chunk is None
+        everyone = distributed.all_gather((chunk or [], exhausted))
+        merged = [pair for pairs, _ in everyone for pair in pairs]
+        if merged:
+            yield merged
+        if all(done for _, done in everyone):
+            return
 
 
 def _run_episode(

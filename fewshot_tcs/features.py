@@ -15,6 +15,7 @@ import gc
 import hashlib
 import json
 import os
+import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,7 @@ import torch
 from PIL import Image
 from tqdm.auto import tqdm
 
+from . import distributed
 from .data import ImageSource, ToRGB
 from .data.paths import cache_root
 from .views import ViewTransform, sample_view_params
@@ -283,22 +285,21 @@ def extract_features(
         return _feature_set(source, entry.open(), meta, entry.path)
 
     np_dtype = np.dtype(dtype)
-    if cache:
-        entry.path.mkdir(parents=True, exist_ok=True)
-        (entry.path / "items.json").write_text(json.dumps({"ids": list(source.ids), "keys": keys}))
-        arrays = _create_arrays(entry, len(keys), info.feature_dim, views, np_dtype)
-        _seed_from_siblings(entry, keys, arrays)
-    else:
-        arrays = {"features": np.zeros((len(keys), info.feature_dim), np_dtype), "done": np.zeros(len(keys), bool)}
-        if views:
-            arrays["views"] = np.zeros((len(keys), views, info.feature_dim), np_dtype)
-            arrays["view_params"] = np.zeros((len(keys), views, 5), np.float32)
-    if views:
-        arrays["view_params"][:] = sample_view_params(source.ids, views, seed=view_seed)
-    missing = np.flatnonzero(~np.asarray(arrays["done"]))
+    pass_options = {"batch_size": batch_size, "device": device, "num_workers": num_workers, "quiet": quiet}
     try:
+        if cache and distributed.init():
+            _sharded_pass(model, source, entry, keys, info.feature_dim, views, view_seed, np_dtype, meta, pass_options)
+            return _feature_set(source, entry.open(), meta, entry.path)
+        if cache:
+            arrays = _prepare_entry(entry, source, keys, info.feature_dim, views, view_seed, np_dtype)
+        else:
+            arrays = {"features": np.zeros((len(keys), info.feature_dim), np_dtype), "done": np.zeros(len(keys), bool)}
+            if views:
+                arrays["views"] = np.zeros((len(keys), views, info.feature_dim), np_dtype)
+                arrays["view_params"] = sample_view_params(source.ids, views, seed=view_seed)
+        missing = np.flatnonzero(~np.asarray(arrays["done"]))
         if len(missing):
-            _run_pass(model, source, missing, arrays, views, batch_size, device, num_workers, quiet)
+            _run_pass(model, source, missing, arrays, views, **pass_options)
     finally:
         if owned:  # the teacher is released as soon as its pass ends
             del model
@@ -308,12 +309,103 @@ def extract_features(
     if not cache:
         arrays.pop("done")
         return _feature_set(source, arrays, meta, None)
+    _complete(entry, arrays, meta)
+    return _feature_set(source, entry.open(), meta, entry.path)
+
+
+def _prepare_entry(
+    entry: _Entry, source: ImageSource, keys: list[str], dim: int, views: int, view_seed: int, dtype: np.dtype
+) -> dict[str, np.ndarray]:
+    """The entry's arrays, with rows of killed sharded runs and of sibling entries already filled in."""
+    entry.path.mkdir(parents=True, exist_ok=True)
+    (entry.path / "items.json").write_text(json.dumps({"ids": list(source.ids), "keys": keys}))
+    arrays = _create_arrays(entry, len(keys), dim, views, dtype)
+    _merge_shards(entry, arrays)
+    _seed_from_siblings(entry, keys, arrays)
+    if views:
+        arrays["view_params"][:] = sample_view_params(source.ids, views, seed=view_seed)
+        arrays["view_params"].flush()
+    return arrays
+
+
+def _complete(entry: _Entry, arrays: dict[str, np.ndarray], meta: dict) -> None:
+    """Flush the rows, then declare the entry complete (meta.json last)."""
     for array in arrays.values():
         array.flush()
     del arrays
     _write_atomic(entry.path / "meta.json", json.dumps(meta, indent=1))
     (entry.path / "done.npy").unlink(missing_ok=True)
-    return _feature_set(source, entry.open(), meta, entry.path)
+
+
+def _sharded_pass(
+    model,
+    source: ImageSource,
+    entry: _Entry,
+    keys: list[str],
+    dim: int,
+    views: int,
+    view_seed: int,
+    dtype: np.dtype,
+    meta: dict,
+    pass_options: dict,
+) -> None:
+    """The teacher pass split over the ranks of a torchrun job.
+
+    Rank 0 prepares the entry; each rank computes every W-th missing row into its own shard
+    (``shards/<rank>-of-<W>/``, with the global row numbers in ``rows.npy``); rank 0 then merges the shards
+    and completes the entry, which is then what a single process would have written. Shards of a killed run
+    are merged by the next one, so no finished row is computed twice.
+    """
+    rank, world = distributed.rank(), distributed.world_size()
+    if rank == 0:
+        arrays = _prepare_entry(entry, source, keys, dim, views, view_seed, dtype)
+        del arrays
+    distributed.barrier()
+    done = np.load(entry.path / "done.npy", mmap_mode="r")
+    mine = np.flatnonzero(~np.asarray(done))[rank::world]
+    view_params = np.load(entry.path / "view_params.npy", mmap_mode="r")[mine] if views else None
+    del done
+    if len(mine):
+        shard = _Entry(entry.path / "shards" / f"{rank}-of-{world}")
+        shard.path.mkdir(parents=True, exist_ok=True)
+        np.save(shard.path / "rows.npy", mine)
+        arrays = _create_arrays(shard, len(mine), dim, views, dtype)
+        if views:
+            arrays["view_params"][:] = view_params
+        options = {**pass_options, "quiet": pass_options["quiet"] or rank != 0}
+        _run_pass(model, source.subset(mine), np.arange(len(mine)), arrays, views, **options)
+        for array in arrays.values():
+            array.flush()
+        del arrays
+    distributed.barrier()
+    if rank == 0:
+        arrays = _create_arrays(entry, len(keys), dim, views, dtype)
+        _merge_shards(entry, arrays)
+        if not np.asarray(arrays["done"]).all():
+            raise RuntimeError(f"sharded teacher pass left rows missing in {entry.path}; run it again to resume")
+        _complete(entry, arrays, meta)
+    distributed.barrier()
+
+
+def _merge_shards(entry: _Entry, arrays: dict[str, np.ndarray]) -> int:
+    """Copy the finished rows of every shard into the entry's arrays, then delete the shards."""
+    merged = 0
+    for shard_path in sorted((entry.path / "shards").glob("*-of-*")):
+        rows_file = shard_path / "rows.npy"
+        if rows_file.is_file() and (shard_path / "done.npy").is_file():
+            rows = np.load(rows_file)
+            shard = _Entry(shard_path)
+            theirs, done = shard.open(), np.asarray(np.load(shard_path / "done.npy"))
+            for name in ("features", "views"):
+                if name in theirs and name in arrays:
+                    arrays[name][rows[done]] = theirs[name][done]
+                    arrays[name].flush()
+            arrays["done"][rows[done]] = True
+            arrays["done"].flush()
+            merged += int(done.sum())
+            del theirs
+        shutil.rmtree(shard_path)
+    return merged
 
 
 def _build(name: str, pretrained: bool, weights: Any, seed: int | None):

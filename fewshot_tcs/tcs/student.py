@@ -34,8 +34,10 @@ class Student(nn.Module):
         """Logits C(m * coords), (B, n_classes); ``mask`` overrides the stored one (to take its gradient)."""
         return self.classifier(coords * (self.mask if mask is None else mask))
 
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.head(self.coords(images))
+    def forward(self, images: torch.Tensor, coords_only: bool = False) -> torch.Tensor:
+        """Logits, or with ``coords_only`` the coordinates (the path DistributedDataParallel wraps)."""
+        coords = self.coords(images)
+        return coords if coords_only else self.head(coords)
 
     @torch.no_grad()
     def set_prototypes(self, prototypes: torch.Tensor) -> None:

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from PIL import Image
 from tqdm.auto import tqdm
 
+from .. import distributed
 from ..views import ViewTransform, sample_view_params
 from .student import Student
 
@@ -117,6 +118,32 @@ def _sample_batch(
     return items, torch.randint(n_views, (len(items),), generator=generator)
 
 
+def _rank_share(items: torch.Tensor, views: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """This rank's part of a global batch: every W-th labelled and every W-th unlabelled item.
+
+    With equal shares on every rank, DDP's average of the ranks' gradients is the gradient of the global
+    batch; uneven shares (a count not divisible by W) weight the items of the smaller shares slightly more.
+    """
+    rank, world = distributed.rank(), distributed.world_size()
+    labelled = labels[items] >= 0
+    keep = torch.cat([torch.nonzero(labelled).flatten()[rank::world], torch.nonzero(~labelled).flatten()[rank::world]])
+    return items[keep], views[keep]
+
+
+class _SynchronisedStudent:
+    """The student seen through DistributedDataParallel: ``coords`` runs the wrapped forward, so gradients
+    are averaged over ranks; everything else is the student's own."""
+
+    def __init__(self, parallel: torch.nn.parallel.DistributedDataParallel):
+        self.parallel = parallel
+
+    def coords(self, images: torch.Tensor) -> torch.Tensor:
+        return self.parallel(images, coords_only=True)
+
+    def __getattr__(self, name: str):
+        return getattr(self.parallel.module, name)
+
+
 def _param_groups(student: Student, config: TrainConfig) -> list[dict]:
     head = [*student.projector.parameters(), *student.classifier.parameters()]
     head_ids = {id(p) for p in head}
@@ -138,11 +165,20 @@ def train_student(
 
     ``objective(student, images, items, views, mask) -> (loss, parts)``; ``mask`` is a leaf copy of the
     student's coordinate mask whose gradient feeds ``selector`` (iterative tailoring) when one is given.
+
+    Under torchrun the student trains with DistributedDataParallel: every rank draws the same global batch
+    and trains on its share (see ``_rank_share``); gradients, the mask's importance and the logged loss are
+    averaged over ranks, so all ranks hold the same student at every step.
     """
     device = device or torch.device("cpu")
     torch.manual_seed(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
     student.to(device, memory_format=torch.channels_last).train()
+    parallel = distributed.init()
+    trained = student
+    if parallel:
+        ddp = torch.nn.parallel.DistributedDataParallel(student, device_ids=[device] if device.type == "cuda" else None)
+        trained = _SynchronisedStudent(ddp)
     optimizer = torch.optim.AdamW(_param_groups(student, config), weight_decay=config.weight_decay)
     warmup = max(1, config.warmup_steps)
     schedule = torch.optim.lr_scheduler.LambdaLR(
@@ -152,22 +188,25 @@ def train_student(
     autocast = device.type == "cuda" and config.amp
     log, best, stale = TrainingLog(), math.inf, 0
     start = time.perf_counter()
+    quiet = quiet or not distributed.is_main()
     for step in tqdm(range(config.steps), desc="training student", disable=quiet, leave=False):
         items, views = _sample_batch(labels, bank.n_views, config.batch_size, generator)
+        if parallel:
+            items, views = _rank_share(items, views, labels)
         images = bank.batch(items, views, device)
         mask = student.mask.detach().clone().requires_grad_(selector is not None)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
-            loss, parts = objective(student, images, items.to(device), views.to(device), mask)
+            loss, parts = objective(trained, images, items.to(device), views.to(device), mask)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         schedule.step()
         if selector is not None and mask.grad is not None:
-            selector.accumulate(mask.grad.detach())
+            selector.accumulate(distributed.all_reduce_mean(mask.grad.detach()) if parallel else mask.grad.detach())
             if selector.step(step + 1):
                 student.mask.copy_(selector.mask.to(student.mask))
                 log.selection_steps.append(step + 1)
-        value = float(loss.detach())
+        value = float(distributed.all_reduce_mean(loss.detach().clone()) if parallel else loss.detach())
         log.losses.append(value)
         log.parts.append({k: float(v) for k, v in parts.items()})
         if config.patience is not None:
@@ -187,7 +226,8 @@ def cross_entropy_part(
     y = labels[items]
     known = y >= 0
     if not known.any():
-        return coords.sum() * 0
+        # Zero, but through the head: under DDP every parameter must take part in every step.
+        return student.head(coords, mask).sum() * 0
     return F.cross_entropy(student.head(coords[known], mask).float(), y[known])
 
 

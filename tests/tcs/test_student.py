@@ -4,7 +4,7 @@ from PIL import Image
 
 from fewshot_tcs.tcs.objective import TCSObjective
 from fewshot_tcs.tcs.student import Student
-from fewshot_tcs.tcs.trainer import CLEAN_VIEW, TrainConfig, ViewBank, train_student
+from fewshot_tcs.tcs.trainer import CLEAN_VIEW, TrainConfig, ViewBank, cross_entropy_part, train_student
 from fewshot_tcs.views import ViewTransform
 
 
@@ -37,6 +37,14 @@ def test_prototype_head_is_nearest_class_mean():
     z = torch.randn(20, 6)
     nearest = torch.cdist(z, prototypes).argmin(1)
     assert torch.equal(student.head(z).argmax(1), nearest)
+
+
+def test_no_labelled_item_still_reaches_every_parameter():
+    """Under DDP every parameter must take part in each step, also on a rank without labelled items."""
+    student = make_student()
+    coords = student.coords(torch.randn(4, 3, 12, 12))
+    cross_entropy_part(student, coords, torch.arange(4), torch.full((4,), -1), student.mask).backward()
+    assert all(p.grad is not None for p in student.parameters())
 
 
 def images(n=12, size=16):
