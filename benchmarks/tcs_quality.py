@@ -6,8 +6,11 @@
 
 Every method of a part runs on the same episodes and the same cached teacher pass (with recorded views).
 Per-episode records go to benchmarks/results/tcs_quality/<part>.jsonl as they finish, so an interrupted run
-resumes where it stopped. student-kd reads its soft targets from the cached view features (identical to
-running the teacher on those views; benchmarks/distill_cost.py measures the cost of the teacher in the loop).
+resumes where it stopped (records are matched by method name and episode, so a change of settings needs a
+fresh results folder). student-kd reads its soft targets from the cached view features (identical to running
+the teacher on those views); student-kd/teacher-in-loop runs the teachers on every batch, on the main part's
+first episodes only, for its real training time. The main part also trains the TCS student with the other
+readout on its first 30 episodes, paired with the default on the same episodes.
 
 Omniglot has 20 drawings per character, so the semi-supervised episodes use 5 queries and 10 unlabelled
 images per class (k + q + u <= 20); the plain ones use 15 queries.
@@ -37,7 +40,7 @@ RESULTS = Path(__file__).parent / "results" / "tcs_quality"
 TEACHERS = {"lite2": ["efficientnet_lite2"], "ensemble": ["efficientnet_lite2", "mobilenetv2_100"]}
 STUDENTS = {"mnv2-pretrained": ("mobilenetv2_100", True), "lcnet050-scratch": ("timm:lcnet_050", False)}
 VIEWS = 4
-STUDENT_SETTINGS = dict(image_size=64, steps=60, teacher_views=VIEWS)
+STUDENT_SETTINGS = dict(image_size=64, steps=120, teacher_views=VIEWS)
 
 
 @dataclass(frozen=True)
@@ -71,26 +74,25 @@ def sampler_for(part: Part, source, n_episodes: int) -> EpisodeSampler:
     )
 
 
-def methods_for(part: Part) -> list:
+# Side rows of the main part, on its first episodes only: the other readout of the same TCS student (paired
+# with the default on those episodes), and KD with the teacher really in the loop, for its training seconds.
+SIDE_EPISODES = {"readout": 30, "kd-in-loop": 2}
+
+
+def methods_for(part: Part) -> list[tuple[str, object, int | None]]:
+    """(name, method, episode cap) of a part; None runs every episode."""
     student, pretrained = STUDENTS[part.student]
     common = dict(backbone=TEACHERS[part.teacher], student=student, student_pretrained=pretrained, **STUDENT_SETTINGS)
-    methods = [
-        ProtoNet(),
-        LogisticProbe(),
-        TCSProbe(),
-        StudentCE(**common),
-        StudentKD(teacher_in_loop=False, **common),
-        StudentTCS(**common),
-    ]
+    methods = [ProtoNet(), LogisticProbe(), TCSProbe(), StudentCE(**common), StudentKD(teacher_in_loop=False, **common)]
+    named = [(m.name, m, None) for m in methods]
+    default = TCSClassifier().readout
+    named.append((f"student-tcs/{default}", StudentTCS(**common), None))
     if part == MAIN:
-        other = "linear" if TCSClassifier().readout == "ncm" else "ncm"
-        methods.append(StudentTCS(**common, readout=other))
-    return methods
-
-
-def method_name(method) -> str:
-    readout = getattr(method, "params", {}).get("readout")
-    return f"{method.name}/{readout}" if readout else method.name
+        other = "linear" if default == "ncm" else "ncm"
+        named.append((f"student-tcs/{other}", StudentTCS(**common, readout=other), SIDE_EPISODES["readout"]))
+        in_loop = StudentKD(teacher_in_loop=True, **common)
+        named.append(("student-kd/teacher-in-loop", in_loop, SIDE_EPISODES["kd-in-loop"]))
+    return named
 
 
 def run(parts: list[Part], n_episodes: int) -> None:
@@ -98,9 +100,8 @@ def run(parts: list[Part], n_episodes: int) -> None:
     features = {k: teacher_pass(v, source, views=VIEWS) for k, v in TEACHERS.items()}
     RESULTS.mkdir(parents=True, exist_ok=True)
     for part in parts:
-        sampler = sampler_for(part, source, n_episodes)
-        for method in methods_for(part):
-            name = method_name(method)
+        for name, method, cap in methods_for(part):
+            sampler = sampler_for(part, source, n_episodes if cap is None else min(cap, n_episodes))
             start = time.perf_counter()
             result = evaluate(
                 method, sampler, features[part.teacher], source=source, name=name, out=RESULTS / f"{part.name}.jsonl"
@@ -153,12 +154,13 @@ def report() -> str:
         path = RESULTS / f"{part.name}.jsonl"
         if not path.exists():
             continue
-        records: dict[str, list[dict]] = {}
+        records: dict[str, dict[int, dict]] = {}
         for line in path.read_text().splitlines():
             record = json.loads(line)
-            records.setdefault(record["method"], []).append(record)
-        # Compare on the episodes every method has finished, so all rows share their episodes.
-        common = set.intersection(*({r["episode"] for r in recs} for recs in records.values()))
+            records.setdefault(record["method"], {})[record["episode"]] = record
+        side = {name for name, _, cap in methods_for(part) if cap is not None}
+        # The table compares the methods on the episodes all of them have finished.
+        common = set.intersection(*(set(recs) for name, recs in records.items() if name not in side))
         lines += [
             f"\n**{part.name}** ({len(common)} identical episodes for every method)",
             "",
@@ -166,11 +168,23 @@ def report() -> str:
             "|---|---|---|---|",
         ]
         for method, recs in records.items():
-            recs = [r for r in recs if r["episode"] in common]
-            mean, ci = confidence_interval([r["accuracy"] for r in recs])
-            fit = np.mean([r["fit_seconds"] for r in recs])
-            lines.append(f"| {method} | {100 * mean:.2f} +- {100 * ci:.2f} | {len(recs)} | {fit:.2f} |")
+            if method not in side:
+                lines.append(_row(method, [recs[e] for e in sorted(common)]))
+        default = f"student-tcs/{TCSClassifier().readout}"
+        for method in sorted(side & set(records)):
+            episodes = sorted(records[method])
+            row = _row(method, [records[method][e] for e in episodes])
+            same = [records[default][e] for e in episodes if e in records.get(default, {})]
+            if same:
+                row += f" (the default {default} on these {len(same)} episodes: {_row(default, same)})"
+            lines.append(row)
     return "\n".join(lines)
+
+
+def _row(method: str, recs: list[dict]) -> str:
+    mean, ci = confidence_interval([r["accuracy"] for r in recs])
+    fit = np.mean([r["fit_seconds"] for r in recs])
+    return f"| {method} | {100 * mean:.2f} +- {100 * ci:.2f} | {len(recs)} | {fit:.2f} |"
 
 
 def main() -> None:

@@ -19,7 +19,7 @@ def main() -> None:
     parser.add_argument("--n-episodes", type=int, default=600)
     parser.add_argument("--students", action="store_true", help="also train student-ce and student-tcs")
     parser.add_argument("--student-episodes", type=int, default=30)
-    parser.add_argument("--steps", type=int, default=60, help="training steps of each student")
+    parser.add_argument("--steps", type=int, default=120, help="training steps of each student")
     parser.add_argument("--out", default="runs/benchmark_omniglot")
     args = parser.parse_args()
 

@@ -188,7 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_episode_options(bench)
     bench.add_argument("--views", type=int, default=0, help="augmented views per image in the teacher pass")
     bench.add_argument("--student", default="mobilenetv2_100", help="student backbone for student methods")
-    bench.add_argument("--steps", type=int, default=60)
+    bench.add_argument("--steps", type=int, default=120, help="training steps of each student")
     bench.add_argument("--image-size", type=int, default=64)
     bench.add_argument("--out", default="runs/bench")
     bench.set_defaults(run=_bench)

@@ -17,7 +17,7 @@ from .report import markdown_table, plot_accuracy_vs_shots, plot_spectrum, write
 from .tcs import TCSClassifier
 
 TEACHER = "efficientnet_lite2"
-STUDENT = dict(student="mobilenetv2_100", image_size=64, steps=60)
+STUDENT = dict(student="mobilenetv2_100", image_size=64, steps=120)
 STUDENT_EPISODES = 5
 
 

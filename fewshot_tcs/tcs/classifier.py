@@ -63,6 +63,8 @@ class TCSClassifier:
         select_every: steps between two drops of iterative selection.
         drop_fraction: fraction of the currently kept coordinates dropped at each selection (never below keep).
         lambda_mimic: weight of the coordinate mimic loss.
+        normalize_mimic: measure the mimic loss relative to the targets' variance, so that ``lambda_mimic``
+            weighs it against CE whatever the teacher's feature scale (see TCSObjective).
         elsh_bits: hash bits of the eLSH term (0: no eLSH term).
         lambda_elsh: weight of the eLSH term.
         teacher_views: augmented views per image cached by the teacher pass, fed to the student exactly.
@@ -97,7 +99,8 @@ class TCSClassifier:
         keep: int | float = 0.5,
         select_every: int = 20,
         drop_fraction: float = 0.2,
-        lambda_mimic: float = 1.0,
+        lambda_mimic: float = 10.0,
+        normalize_mimic: bool = True,
         elsh_bits: int = 0,
         lambda_elsh: float = 0.1,
         teacher_views: int = 0,
@@ -130,6 +133,7 @@ class TCSClassifier:
         self.select_every = select_every
         self.drop_fraction = drop_fraction
         self.lambda_mimic = lambda_mimic
+        self.normalize_mimic = normalize_mimic
         self.elsh_bits = elsh_bits
         self.lambda_elsh = lambda_elsh
         self.teacher_views = teacher_views
@@ -322,7 +326,7 @@ class TCSClassifier:
             selector.fit(targets[:n_labelled, 0], labels[:n_labelled])
             student.mask.copy_(selector.mask)
         elsh = ELSH(self.elsh_bits, seed=self.seed).fit(targets[:, 0]) if self.elsh_bits else None
-        objective = TCSObjective(targets, labels, self.lambda_mimic, elsh, self.lambda_elsh)
+        objective = TCSObjective(targets, labels, self.lambda_mimic, elsh, self.lambda_elsh, self.normalize_mimic)
         return objective, (selector.reset(targets.shape[-1]) if self.selection == "iterative" else None)
 
     # -- prediction -------------------------------------------------------------------------------------------

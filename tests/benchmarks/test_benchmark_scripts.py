@@ -1,6 +1,7 @@
 """Smoke tests of the scripts in benchmarks/ at tiny sizes: they run and report; no timing is asserted."""
 
 import importlib.util
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 def script(name: str):
     spec = importlib.util.spec_from_file_location(f"benchmarks_{name}", BENCHMARKS / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the script is executed
     spec.loader.exec_module(module)
     return module
 
@@ -69,3 +71,49 @@ def test_distill_cost(capsys):
     )
     assert set(ratios["efficientnet_lite0"]) >= {"time", "time_training", "memory", "memory_training"}
     assert "teacher pass counted" in capsys.readouterr().out
+
+
+def test_tcs_quality_report_compares_on_shared_episodes(tmp_path, monkeypatch):
+    import json
+
+    quality = script("tcs_quality")
+    monkeypatch.setattr(quality, "RESULTS", tmp_path)
+
+    def record(method, episode, accuracy):
+        return {"method": method, "episode": episode, "accuracy": accuracy, "fit_seconds": 1.0}
+
+    rows = [record("protonet", e, 1.0) for e in range(4)] + [record("student-tcs/ncm", e, 0.5) for e in range(3)]
+    rows += [record("student-tcs/linear", e, 0.25) for e in range(2)]
+    (tmp_path / f"{quality.MAIN.name}.jsonl").write_text("\n".join(map(json.dumps, rows)))
+    table = quality.report()
+    assert "(3 identical episodes for every method)" in table, "episode 3 lacks a student result"
+    assert "| protonet | 100.00 +- 0.00 | 3 |" in table
+    side = next(line for line in table.splitlines() if line.startswith("| student-tcs/linear"))
+    assert side.startswith("| student-tcs/linear | 25.00 +- 0.00 | 2 |"), "a side row keeps its own episodes"
+    assert "on these 2 episodes: | student-tcs/ncm | 50.00" in side
+
+
+def test_tcs_sweep_runs_named_configs_on_shared_episodes(tmp_path, monkeypatch, capsys):
+    import numpy as np
+
+    from fewshot_tcs.data import ArraySource
+
+    monkeypatch.syspath_prepend(str(BENCHMARKS))  # the sweep imports tcs_quality as a sibling script
+    quality = script("tcs_quality")
+    monkeypatch.setitem(sys.modules, "tcs_quality", quality)
+    sweep = script("tcs_sweep")
+    pixels = np.random.default_rng(0).integers(0, 255, (100, 16, 16), dtype=np.uint8)
+    monkeypatch.setattr(sweep, "load_source", lambda name: ArraySource(pixels, np.repeat(np.arange(5), 20)))
+    monkeypatch.setattr(quality, "TEACHERS", {"ensemble": ["efficientnet_lite0"]})
+    monkeypatch.setattr(quality, "STUDENTS", {"mnv2-pretrained": ("timm:lcnet_050", False)})
+    monkeypatch.setattr(quality, "VIEWS", 1)
+    monkeypatch.setattr(quality, "STUDENT_SETTINGS", dict(image_size=16, steps=2, batch_size=4, teacher_views=1))
+    argv = ["--episodes", "1", "--out", str(tmp_path), "--config", "ce", "method=ce"]
+    argv += ["--config", "tcs-raw", "normalize_mimic=false", "lambda_mimic=1"]
+    means = sweep.main(argv)
+    assert set(means) == {"ce", "tcs-raw"} and all(0 <= m <= 1 for m in means.values())
+    lines = (tmp_path / f"{quality.MAIN.name}.jsonl").read_text().splitlines()
+    assert len(lines) == 2
+    assert sweep.main(argv) == means, "a rerun reads the finished records"
+    assert len((tmp_path / f"{quality.MAIN.name}.jsonl").read_text().splitlines()) == 2
+    assert "tcs-raw" in capsys.readouterr().out

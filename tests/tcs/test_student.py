@@ -83,3 +83,32 @@ def test_training_lowers_the_loss():
     assert log.steps == 80
     assert np.mean(log.losses[-10:]) < 0.5 * np.mean(log.losses[:5])
     assert set(log.parts[0]) == {"ce", "mimic"}
+
+
+def test_normalised_mimic_is_the_error_relative_to_the_targets_variance():
+    """Predicting the mean target scores 1 whatever the scale of the teacher's coordinates."""
+    targets = torch.randn(40, 1, 6, generator=torch.Generator().manual_seed(0))
+    labels = torch.tensor([0, 1] * 5 + [-1] * 30)
+
+    class MeanStudent(torch.nn.Module):
+        def __init__(self, mean):
+            super().__init__()
+            self.mean, self.mask = mean, torch.ones(6)
+
+        def coords(self, images):
+            return self.mean.expand(len(images), -1)
+
+        def head(self, coords, mask):
+            return coords[:, :2] * mask[:2]
+
+    items, views = torch.arange(40), torch.zeros(40, dtype=torch.long)
+    n = len(items)
+    for scale in (1e-2, 1.0, 30.0):
+        scaled = targets * scale
+        student = MeanStudent(scaled[:, 0].mean(0))
+        _, parts = TCSObjective(scaled, labels)(student, torch.zeros(n, 3, 4, 4), items, views, torch.ones(6))
+        assert abs(float(parts["mimic"]) - (n - 1) / n) < 1e-4, scale  # var() divides by n - 1
+        _, raw = TCSObjective(scaled, labels, normalize_mimic=False)(
+            student, torch.zeros(n, 3, 4, 4), items, views, torch.ones(6)
+        )
+        torch.testing.assert_close(raw["mimic"], parts["mimic"] * scaled[:, 0].var(0).mean())
