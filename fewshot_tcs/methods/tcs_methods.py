@@ -227,18 +227,30 @@ def _teacher(items: ItemSet) -> TeacherFeatures:
 class StudentKD(StudentMethod):
     """Classic knowledge distillation: soft targets from the teacher on every augmented batch.
 
-    Soft targets come from a logistic probe fitted on the support's teacher features; the student (same
-    architecture and training settings as the others) matches them at ``temperature`` on labelled and
-    unlabelled images, plus CE on the labelled ones. With ``teacher_in_loop=True`` (the cost baseline) the
-    teacher runs on each batch's exact views. With False and ``teacher_views`` cached, the same soft targets
-    are read from the cached view features: identical values without the teacher's cost, for accuracy runs.
+    Soft targets come from a logistic probe (inverse regularisation ``probe_C``) fitted on the support's
+    teacher features; the student (same architecture and training settings as the others) matches them at
+    ``temperature`` on labelled and unlabelled images, weighted ``alpha``, plus CE on the labelled ones.
+    ``probe_C`` is 100 because at scikit-learn's 1 the probe on L2-normalised features is so smooth that
+    its soft targets teach the student less than CE alone (docs/performance.md has the sweep).
+    With ``teacher_in_loop=True`` (the cost baseline) the teacher runs on each batch's exact views. With
+    False and ``teacher_views`` cached, the same soft targets are read from the cached view features (the
+    teacher's features of the same recorded crops, equal up to float rounding) without the teacher's cost,
+    for accuracy runs.
     """
 
     name = "student-kd"
 
-    def __init__(self, temperature: float = 4.0, alpha: float = 0.5, teacher_in_loop: bool = True, **params: Any):
+    def __init__(
+        self,
+        temperature: float = 4.0,
+        alpha: float = 0.5,
+        probe_C: float = 100.0,
+        teacher_in_loop: bool = True,
+        **params: Any,
+    ):
         self.temperature = temperature
         self.alpha = alpha
+        self.probe_C = probe_C
         self.teacher_in_loop = teacher_in_loop
         self.params = params
 
@@ -255,7 +267,8 @@ class StudentKD(StudentMethod):
         return self.teachers_
 
     def _classifier(self, support: ItemSet) -> TCSClassifier:
-        objective = KDObjective(LogisticProbe().fit(support), self.temperature, self.alpha, self._teachers())
+        probe = LogisticProbe(C=self.probe_C).fit(support)
+        objective = KDObjective(probe, self.temperature, self.alpha, self._teachers())
         return _KDClassifier(objective, **{**self.params, "objective": "ce"})
 
 

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import torch
 
 from fewshot_tcs.data import ArraySource
 from fewshot_tcs.episodes import EpisodeSampler
@@ -73,3 +74,18 @@ def test_kd_without_the_teacher_needs_cached_views(task):
     plain = teacher_pass(TEACHER, source, pretrained=False, quiet=True)
     with pytest.raises(ValueError, match="needs the teacher's cached views"):
         evaluate(StudentKD(teacher_in_loop=False, **SETTINGS), sampler, plain, source=source, quiet=True)
+
+
+def test_kd_probe_c_sets_how_sharp_the_soft_targets_are():
+    from fewshot_tcs.methods import ItemSet
+
+    rng = np.random.default_rng(0)
+    support = ItemSet(features=rng.normal(size=(12, 8)).astype(np.float32), labels=np.repeat(np.arange(3), 4))
+    features = torch.as_tensor(support.features)
+    soft = {}
+    for c in (1.0, 100.0):
+        method = StudentKD(probe_C=c, temperature=1.0, teacher_in_loop=False, **SETTINGS)
+        objective = method._classifier(support).kd_objective
+        soft[c] = objective._soft(features).max(dim=1).values.mean()
+    assert StudentKD().probe_C == 100.0
+    assert soft[100.0] > soft[1.0] + 0.2
