@@ -7,10 +7,11 @@
 Every method of a part runs on the same episodes and the same cached teacher pass (with recorded views).
 Per-episode records go to benchmarks/results/tcs_quality/<part>.jsonl as they finish, so an interrupted run
 resumes where it stopped (records are matched by method name and episode, so a change of settings needs a
-fresh results folder). student-kd reads its soft targets from the cached view features (identical to running
-the teacher on those views); student-kd/teacher-in-loop runs the teachers on every batch, on the main part's
-first episodes only, for its real training time. The main part also trains the TCS student with the other
-readout on its first 30 episodes, paired with the default on the same episodes.
+fresh results folder). student-kd reads its soft targets from the cached view features (the teacher's
+features of the same recorded crops, up to float rounding); student-kd/teacher-in-loop runs the teachers on
+every batch, on the main part's first episode only, for its real training time; student-kd/probe-C1 is KD
+with its probe at scikit-learn's default C=1, on the first 30. The main part also trains the TCS student with
+the other readout on every episode, paired with the default.
 
 Omniglot has 20 drawings per character, so the semi-supervised episodes use 5 queries and 10 unlabelled
 images per class (k + q + u <= 20); the plain ones use 15 queries.
@@ -75,8 +76,11 @@ def sampler_for(part: Part, source, n_episodes: int) -> EpisodeSampler:
 
 
 # Side rows of the main part, on its first episodes only: the other readout of the same TCS student (paired
-# with the default on those episodes), and KD with the teacher really in the loop, for its training seconds.
-SIDE_EPISODES = {"readout": 30, "kd-in-loop": 2}
+# with the default on those episodes), KD with the teacher really in the loop (for its training seconds), and
+# KD with its probe at scikit-learn's default C=1 (the first, untuned baseline).
+SIDE_EPISODES = {"readout": 100, "kd-in-loop": 1, "kd-probe-C1": 30}
+# The teacher's probe at scikit-learn's default regularisation and at the one student-kd uses.
+TUNED_C = 100.0
 
 
 def methods_for(part: Part) -> list[tuple[str, object, int | None]]:
@@ -85,6 +89,7 @@ def methods_for(part: Part) -> list[tuple[str, object, int | None]]:
     common = dict(backbone=TEACHERS[part.teacher], student=student, student_pretrained=pretrained, **STUDENT_SETTINGS)
     methods = [ProtoNet(), LogisticProbe(), TCSProbe(), StudentCE(**common), StudentKD(teacher_in_loop=False, **common)]
     named = [(m.name, m, None) for m in methods]
+    named.insert(2, (f"logistic/C={TUNED_C:g}", LogisticProbe(C=TUNED_C), None))
     default = TCSClassifier().readout
     named.append((f"student-tcs/{default}", StudentTCS(**common), None))
     if part == MAIN:
@@ -92,6 +97,8 @@ def methods_for(part: Part) -> list[tuple[str, object, int | None]]:
         named.append((f"student-tcs/{other}", StudentTCS(**common, readout=other), SIDE_EPISODES["readout"]))
         in_loop = StudentKD(teacher_in_loop=True, **common)
         named.append(("student-kd/teacher-in-loop", in_loop, SIDE_EPISODES["kd-in-loop"]))
+        untuned = StudentKD(teacher_in_loop=False, probe_C=1.0, **common)
+        named.append(("student-kd/probe-C1", untuned, SIDE_EPISODES["kd-probe-C1"]))
     return named
 
 
@@ -167,24 +174,38 @@ def report() -> str:
             "| method | accuracy % (95% CI) | episodes | train s/episode |",
             "|---|---|---|---|",
         ]
-        for method, recs in records.items():
+        order = [name for name, _, _ in methods_for(part)]
+        for method in sorted(records, key=lambda m: order.index(m) if m in order else len(order)):
             if method not in side:
-                lines.append(_row(method, [recs[e] for e in sorted(common)]))
+                lines.append(_row(method, [records[method][e] for e in sorted(common)]))
         default = f"student-tcs/{TCSClassifier().readout}"
-        for method in sorted(side & set(records)):
+        present = sorted(side & set(records))
+        if present:
+            lines += [
+                "",
+                f"Side rows, on the part's first episodes, with the default {default} on the same episodes:",
+                "",
+                f"| method | accuracy % (95% CI) | episodes | train s/episode | {default} on them |",
+                "|---|---|---|---|---|",
+            ]
+        for method in present:
             episodes = sorted(records[method])
-            row = _row(method, [records[method][e] for e in episodes])
             same = [records[default][e] for e in episodes if e in records.get(default, {})]
-            if same:
-                row += f" (the default {default} on these {len(same)} episodes: {_row(default, same)})"
-            lines.append(row)
+            paired = _cells(same)[0] if len(same) == len(episodes) else "-"
+            lines.append(f"| {method} | {' | '.join(_cells([records[method][e] for e in episodes]))} | {paired} |")
     return "\n".join(lines)
 
 
 def _row(method: str, recs: list[dict]) -> str:
-    mean, ci = confidence_interval([r["accuracy"] for r in recs])
-    fit = np.mean([r["fit_seconds"] for r in recs])
-    return f"| {method} | {100 * mean:.2f} +- {100 * ci:.2f} | {len(recs)} | {fit:.2f} |"
+    return f"| {method} | {' | '.join(_cells(recs))} |"
+
+
+def _cells(recs: list[dict]) -> list[str]:
+    """Accuracy with its interval (none for one episode), episode count and mean training seconds."""
+    accuracies = [r["accuracy"] for r in recs]
+    mean, ci = confidence_interval(accuracies)
+    accuracy = f"{100 * mean:.2f} +- {100 * ci:.2f}" if len(recs) > 1 else f"{100 * mean:.2f} (one episode)"
+    return [accuracy, str(len(recs)), f"{np.mean([r['fit_seconds'] for r in recs]):.2f}"]
 
 
 def main() -> None:

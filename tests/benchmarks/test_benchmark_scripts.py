@@ -82,15 +82,21 @@ def test_tcs_quality_report_compares_on_shared_episodes(tmp_path, monkeypatch):
     def record(method, episode, accuracy):
         return {"method": method, "episode": episode, "accuracy": accuracy, "fit_seconds": 1.0}
 
-    rows = [record("protonet", e, 1.0) for e in range(4)] + [record("student-tcs/ncm", e, 0.5) for e in range(3)]
-    rows += [record("student-tcs/linear", e, 0.25) for e in range(2)]
+    from fewshot_tcs.tcs import TCSClassifier
+
+    default = f"student-tcs/{TCSClassifier().readout}"
+    other = "student-tcs/ncm" if default == "student-tcs/linear" else "student-tcs/linear"
+    rows = [record("protonet", e, 1.0) for e in range(4)] + [record(default, e, 0.5) for e in range(3)]
+    rows += [record(other, e, 0.25) for e in range(2)]
+    rows += [record("student-kd/teacher-in-loop", 0, 0.75)]
     (tmp_path / f"{quality.MAIN.name}.jsonl").write_text("\n".join(map(json.dumps, rows)))
     table = quality.report()
     assert "(3 identical episodes for every method)" in table, "episode 3 lacks a student result"
     assert "| protonet | 100.00 +- 0.00 | 3 |" in table
-    side = next(line for line in table.splitlines() if line.startswith("| student-tcs/linear"))
-    assert side.startswith("| student-tcs/linear | 25.00 +- 0.00 | 2 |"), "a side row keeps its own episodes"
-    assert "on these 2 episodes: | student-tcs/ncm | 50.00" in side
+    side = next(line for line in table.splitlines() if line.startswith(f"| {other}"))
+    assert side == f"| {other} | 25.00 +- 0.00 | 2 | 1.00 | 50.00 +- 0.00 |", "paired on its own episodes"
+    once = next(line for line in table.splitlines() if line.startswith("| student-kd/teacher-in-loop"))
+    assert once == "| student-kd/teacher-in-loop | 75.00 (one episode) | 1 | 1.00 | 50.00 (one episode) |"
 
 
 def test_tcs_sweep_runs_named_configs_on_shared_episodes(tmp_path, monkeypatch, capsys):
