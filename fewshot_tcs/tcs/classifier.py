@@ -69,8 +69,7 @@ class TCSClassifier:
         lambda_elsh: weight of the eLSH term.
         teacher_views: augmented views per image cached by the teacher pass, fed to the student exactly.
         student_views: random views per image when teacher_views is 0 (their target is the clean one).
-        readout: "linear" (the trained head; 0.5 points ahead over 100 paired episodes, inside the noise) or
-            "ncm" (nearest class mean of the student's coordinates of the labelled images).
+        readout: "ncm" (nearest class mean of the student's coordinates) or "linear" (the trained head).
         init_projector: "ridge" (least squares from the untrained student to the targets) or "random".
         objective: "tcs", or "ce" for the same student trained with cross-entropy only (a baseline).
         steps: training steps.
@@ -106,7 +105,7 @@ class TCSClassifier:
         lambda_elsh: float = 0.1,
         teacher_views: int = 0,
         student_views: int = 8,
-        readout: str = "linear",
+        readout: str = "ncm",
         init_projector: str = "ridge",
         objective: str = "tcs",
         steps: int = 120,
