@@ -75,12 +75,12 @@ def sampler_for(part: Part, source, n_episodes: int) -> EpisodeSampler:
     )
 
 
-# Side rows of the main part, on its first episodes only: the other readout of the same TCS student (paired
-# with the default on those episodes), KD with the teacher really in the loop (for its training seconds), and
-# KD with its probe at scikit-learn's default C=1 (the first, untuned baseline).
+# Side rows of the main part, each on its first episodes (paired with the default TCS student on them): the
+# other readout of the same TCS student, KD with the teacher really in the loop (for its training seconds),
+# and KD with its probe at scikit-learn's default C=1 (the first, untuned baseline).
 SIDE_EPISODES = {"readout": 100, "kd-in-loop": 1, "kd-probe-C1": 30}
-# The teacher's probe at scikit-learn's default regularisation and at the one student-kd uses.
-TUNED_C = 100.0
+# `logistic` keeps scikit-learn's C=1; this row is the probe at the C student-kd uses, the teacher's best here.
+TUNED_C = StudentKD().probe_C
 
 
 def methods_for(part: Part) -> list[tuple[str, object, int | None]]:
