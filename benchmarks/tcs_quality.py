@@ -83,10 +83,15 @@ SIDE_EPISODES = {"readout": 100, "kd-in-loop": 1, "kd-probe-C1": 30}
 TUNED_C = StudentKD().probe_C
 
 
+def student_params(part: Part) -> dict:
+    """The teacher, student and training settings every student method of a part shares."""
+    student, pretrained = STUDENTS[part.student]
+    return dict(backbone=TEACHERS[part.teacher], student=student, student_pretrained=pretrained, **STUDENT_SETTINGS)
+
+
 def methods_for(part: Part) -> list[tuple[str, object, int | None]]:
     """(name, method, episode cap) of a part; None runs every episode."""
-    student, pretrained = STUDENTS[part.student]
-    common = dict(backbone=TEACHERS[part.teacher], student=student, student_pretrained=pretrained, **STUDENT_SETTINGS)
+    common = student_params(part)
     methods = [ProtoNet(), LogisticProbe(), TCSProbe(), StudentCE(**common), StudentKD(teacher_in_loop=False, **common)]
     named = [(m.name, m, None) for m in methods]
     named.insert(2, (f"logistic/C={TUNED_C:g}", LogisticProbe(C=TUNED_C), None))

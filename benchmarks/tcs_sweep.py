@@ -55,13 +55,10 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     source = load_source("omniglot-small")
     features = teacher_pass(quality.TEACHERS[part.teacher], source, views=quality.VIEWS)
     sampler = quality.sampler_for(part, source, args.episodes)
-    student, pretrained = quality.STUDENTS[part.student]
     args.out.mkdir(parents=True, exist_ok=True)
     means = {}
     for name, params in map(parse_config, args.config):
-        settings = dict(backbone=quality.TEACHERS[part.teacher], student=student, student_pretrained=pretrained)
-        settings.update(quality.STUDENT_SETTINGS)
-        settings.update(params)
+        settings = {**quality.student_params(part), **params}
         kind = settings.pop("method", "tcs")
         if kind not in METHODS:
             parser.error(f"--config {name}: method must be one of {sorted(METHODS)}; got {kind!r}")
