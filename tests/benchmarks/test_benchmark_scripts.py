@@ -82,21 +82,30 @@ def test_tcs_quality_report_compares_on_shared_episodes(tmp_path, monkeypatch):
     def record(method, episode, accuracy):
         return {"method": method, "episode": episode, "accuracy": accuracy, "fit_seconds": 1.0}
 
-    from fewshot_tcs.tcs import TCSClassifier
-
-    default = f"student-tcs/{TCSClassifier().readout}"
-    other = "student-tcs/ncm" if default == "student-tcs/linear" else "student-tcs/linear"
+    default, other = f"student-tcs/{quality.READOUT}", f"student-tcs/{quality.OTHER_READOUT}"
     rows = [record("protonet", e, 1.0) for e in range(4)] + [record(default, e, 0.5) for e in range(3)]
-    rows += [record(other, e, 0.25) for e in range(2)]
+    rows += [record(other, e, 0.25 * (1 + e % 2)) for e in range(3)] + [record("student-ce", e, 0.25) for e in range(3)]
     rows += [record("student-kd/teacher-in-loop", 0, 0.75)]
     (tmp_path / f"{quality.MAIN.name}.jsonl").write_text("\n".join(map(json.dumps, rows)))
     table = quality.report()
     assert "(3 identical episodes for every method)" in table, "episode 3 lacks a student result"
     assert "| protonet | 100.00 +- 0.00 | 3 |" in table
-    side = next(line for line in table.splitlines() if line.startswith(f"| {other}"))
-    assert side == f"| {other} | 25.00 +- 0.00 | 2 | 1.00 | 50.00 +- 0.00 |", "paired on its own episodes"
+    assert f"| {other} | 33.33 +- " in table, "both readouts are rows of the main table"
+    assert f"{default} − student-ce +25.00 +- 0.00" in table, "paired episode by episode"
+    assert f"{other} − {default} -16.67 +- " in table
     once = next(line for line in table.splitlines() if line.startswith("| student-kd/teacher-in-loop"))
     assert once == "| student-kd/teacher-in-loop | 75.00 (one episode) | 1 | 1.00 | 50.00 (one episode) |"
+    assert "**Summary**" not in table, "a part summarises only once every method has run"
+
+    part = quality.PARTS[1]
+    names = [name for name, _, cap in quality.methods_for(part) if cap is None]
+    rows = [record(name, e, 0.75 if name == default else 0.5) for name in names for e in range(2)]
+    (tmp_path / f"{part.name}.jsonl").write_text("\n".join(map(json.dumps, rows)))
+    summary = next(line for line in quality.report().splitlines() if line.startswith(f"| {part.name} |"))
+    assert summary.startswith(
+        f"| {part.name} | 2 | 50.00 +- 0.00 | 50.00 +- 0.00 | 50.00 +- 0.00 | 75.00 +- 0.00 | 50.00 +- 0.00 |"
+    )
+    assert summary.endswith("| +25.00 +- 0.00 | -25.00 +- 0.00 | -25.00 +- 0.00 |"), "TCS-CE, KD-TCS, readouts"
 
 
 def test_tcs_sweep_runs_named_configs_on_shared_episodes(tmp_path, monkeypatch, capsys):
@@ -111,7 +120,9 @@ def test_tcs_sweep_runs_named_configs_on_shared_episodes(tmp_path, monkeypatch, 
     pixels = np.random.default_rng(0).integers(0, 255, (100, 16, 16), dtype=np.uint8)
     monkeypatch.setattr(sweep, "load_source", lambda name: ArraySource(pixels, np.repeat(np.arange(5), 20)))
     monkeypatch.setattr(quality, "TEACHERS", {"ensemble": ["efficientnet_lite0"]})
-    monkeypatch.setattr(quality, "STUDENTS", {"mnv2-pretrained": ("timm:lcnet_050", False)})
+    monkeypatch.setattr(
+        quality, "STUDENTS", {"mnv2-pretrained": dict(student="timm:lcnet_050", student_pretrained=False)}
+    )
     monkeypatch.setattr(quality, "VIEWS", 1)
     monkeypatch.setattr(quality, "STUDENT_SETTINGS", dict(image_size=16, steps=2, batch_size=4, teacher_views=1))
     argv = ["--episodes", "1", "--out", str(tmp_path), "--config", "ce", "method=ce"]
