@@ -95,6 +95,14 @@ PAIRED = [
     ("student-kd", f"student-tcs/{READOUT}"),
     (f"student-tcs/{OTHER_READOUT}", f"student-tcs/{READOUT}"),
 ]
+# The summary's accuracy columns: the teacher's best probe and every student.
+SUMMARY_METHODS = [
+    f"logistic/C={TUNED_C:g}",
+    "student-ce",
+    "student-kd",
+    f"student-tcs/{READOUT}",
+    f"student-tcs/{OTHER_READOUT}",
+]
 
 
 def student_params(part: Part) -> dict:
@@ -196,15 +204,6 @@ def report() -> str:
             *summary,
         ]
     return "\n".join(lines)
-
-
-SUMMARY_METHODS = [
-    f"logistic/C={TUNED_C:g}",
-    "student-ce",
-    "student-kd",
-    f"student-tcs/{READOUT}",
-    f"student-tcs/{OTHER_READOUT}",
-]
 
 
 def _part_table(part: Part, records: dict[str, dict[int, dict]], common: set[int], side: set[str]) -> list[str]:
