@@ -89,19 +89,20 @@ SIDE_EPISODES = {"kd-in-loop": 1, "kd-probe-C1": 30}
 TUNED_C = StudentKD().probe_C
 READOUT = TCSClassifier().readout
 OTHER_READOUT = "linear" if READOUT == "ncm" else "ncm"
+TCS_DEFAULT, TCS_OTHER = f"student-tcs/{READOUT}", f"student-tcs/{OTHER_READOUT}"
 # Differences the targets and the readout choice are about, each paired episode by episode.
 PAIRED = [
-    (f"student-tcs/{READOUT}", "student-ce"),
-    ("student-kd", f"student-tcs/{READOUT}"),
-    (f"student-tcs/{OTHER_READOUT}", f"student-tcs/{READOUT}"),
+    (TCS_DEFAULT, "student-ce"),
+    ("student-kd", TCS_DEFAULT),
+    (TCS_OTHER, TCS_DEFAULT),
 ]
 # The summary's accuracy columns: the teacher's best probe and every student.
 SUMMARY_METHODS = [
     f"logistic/C={TUNED_C:g}",
     "student-ce",
     "student-kd",
-    f"student-tcs/{READOUT}",
-    f"student-tcs/{OTHER_READOUT}",
+    TCS_DEFAULT,
+    TCS_OTHER,
 ]
 
 
@@ -116,8 +117,8 @@ def methods_for(part: Part) -> list[tuple[str, object, int | None]]:
     methods = [ProtoNet(), LogisticProbe(), TCSProbe(), StudentCE(**common), StudentKD(teacher_in_loop=False, **common)]
     named = [(m.name, m, None) for m in methods]
     named.insert(2, (f"logistic/C={TUNED_C:g}", LogisticProbe(C=TUNED_C), None))
-    named.append((f"student-tcs/{READOUT}", StudentTCS(**common), None))
-    named.append((f"student-tcs/{OTHER_READOUT}", StudentTCS(**common, readout=OTHER_READOUT), None))
+    named.append((TCS_DEFAULT, StudentTCS(**common), None))
+    named.append((TCS_OTHER, StudentTCS(**common, readout=OTHER_READOUT), None))
     if part == MAIN:
         in_loop = StudentKD(teacher_in_loop=True, **common)
         named.append(("student-kd/teacher-in-loop", in_loop, SIDE_EPISODES["kd-in-loop"]))
@@ -190,10 +191,11 @@ def report() -> str:
         for line in path.read_text().splitlines():
             record = json.loads(line)
             records.setdefault(record["method"], {})[record["episode"]] = record
-        side = {name for name, _, cap in methods_for(part) if cap is not None}
+        names = [(name, cap) for name, _, cap in methods_for(part)]
+        side = {name for name, cap in names if cap is not None}
         common = set.intersection(*(set(recs) for name, recs in records.items() if name not in side))
-        lines += _part_table(part, records, common, side)
-        if all(name in records for name, _, cap in methods_for(part) if cap is None):
+        lines += _part_table(part, [name for name, _ in names], records, common, side)
+        if all(name in records for name, cap in names if cap is None):
             summary.append(_summary_row(part, records, common))
     if summary:
         lines += [
@@ -206,14 +208,15 @@ def report() -> str:
     return "\n".join(lines)
 
 
-def _part_table(part: Part, records: dict[str, dict[int, dict]], common: set[int], side: set[str]) -> list[str]:
+def _part_table(
+    part: Part, order: list[str], records: dict[str, dict[int, dict]], common: set[int], side: set[str]
+) -> list[str]:
     lines = [
         f"\n**{part.name}** ({len(common)} identical episodes for every method)",
         "",
         "| method | accuracy % (95% CI) | episodes | train s/episode |",
         "|---|---|---|---|",
     ]
-    order = [name for name, _, _ in methods_for(part)]
     for method in sorted(records, key=lambda m: order.index(m) if m in order else len(order)):
         if method not in side:
             lines.append(_row(method, [records[method][e] for e in sorted(common)]))
@@ -222,19 +225,18 @@ def _part_table(part: Part, records: dict[str, dict[int, dict]], common: set[int
     ]
     if differences:
         lines += ["", "Paired differences, points (95% CI) on those episodes: " + "; ".join(differences) + "."]
-    default = f"student-tcs/{READOUT}"
     present = sorted(side & set(records))
     if present:
         lines += [
             "",
-            f"Side rows, on the part's first episodes, with the default {default} on the same episodes:",
+            f"Side rows, on the part's first episodes, with the default {TCS_DEFAULT} on the same episodes:",
             "",
-            f"| method | accuracy % (95% CI) | episodes | train s/episode | {default} on them |",
+            f"| method | accuracy % (95% CI) | episodes | train s/episode | {TCS_DEFAULT} on them |",
             "|---|---|---|---|---|",
         ]
     for method in present:
         episodes = sorted(records[method])
-        same = [records[default][e] for e in episodes if e in records.get(default, {})]
+        same = [records[TCS_DEFAULT][e] for e in episodes if e in records.get(TCS_DEFAULT, {})]
         paired = _cells(same)[0] if len(same) == len(episodes) else "-"
         lines.append(f"| {method} | {' | '.join(_cells([records[method][e] for e in episodes]))} | {paired} |")
     return lines
