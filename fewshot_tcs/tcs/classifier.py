@@ -20,7 +20,7 @@ from .coords import CoordinateSystem
 from .losses import ELSH
 from .objective import CrossEntropyObjective, TCSObjective
 from .selection import make_selector
-from .student import FoldedStudent, Student
+from .student import FoldedStudent, Student, distance_scale
 from .teacher import TeacherFeatures, teacher_pass
 from .trainer import CLEAN_VIEW, TrainConfig, TrainingLog, ViewBank, student_coords, train_student
 
@@ -47,7 +47,8 @@ class TCSClassifier:
     """A compact student distilled from a teacher through a tailored coordinate system (scikit-learn style).
 
     Hyperparameters are stored as given; ``fit`` learns ``classes_``, ``coords_`` (the coordinate system),
-    ``mask_`` (kept coordinates), ``model_`` (the folded student) and ``log_`` (training history).
+    ``mask_`` (kept coordinates), ``model_`` (the folded student), ``heads_`` (the folded linear layer of each
+    readout, ``model_`` holding the chosen one; not saved) and ``log_`` (training history).
 
     Args:
         backbone: teacher registry name, or a list of names for a teacher ensemble.
@@ -69,7 +70,8 @@ class TCSClassifier:
         lambda_elsh: weight of the eLSH term.
         teacher_views: augmented views per image cached by the teacher pass, fed to the student exactly.
         student_views: random views per image when teacher_views is 0 (their target is the clean one).
-        readout: "ncm" (nearest class mean of the student's coordinates) or "linear" (the trained head).
+        readout: "linear" (the trained head) or "ncm" (nearest class mean of the student's coordinates of
+            the labelled images).
         init_projector: "ridge" (least squares from the untrained student to the targets) or "random".
         objective: "tcs", or "ce" for the same student trained with cross-entropy only (a baseline).
         steps: training steps.
@@ -77,6 +79,8 @@ class TCSClassifier:
         lr: learning rate of the student's backbone (AdamW, warm-up then cosine decay).
         head_lr: learning rate of the projector and classifier.
         weight_decay: AdamW weight decay.
+        recalibrate_bn: after training, measure the student's batch-norm statistics once over every
+            training image and view, instead of keeping the running averages of the last steps.
         teacher_pretrained: False runs the teacher with random weights (cost measurements, tests).
         teacher_weights: a local checkpoint file for the (single) teacher.
         cache_dir: where teacher features are cached (default ``$FEWSHOT_TCS_CACHE``).
@@ -105,7 +109,7 @@ class TCSClassifier:
         lambda_elsh: float = 0.1,
         teacher_views: int = 0,
         student_views: int = 8,
-        readout: str = "ncm",
+        readout: str = "linear",
         init_projector: str = "ridge",
         objective: str = "tcs",
         steps: int = 120,
@@ -113,6 +117,7 @@ class TCSClassifier:
         lr: float = 3e-4,
         head_lr: float = 3e-3,
         weight_decay: float = 1e-4,
+        recalibrate_bn: bool = True,
         teacher_pretrained: bool = True,
         teacher_weights: str | os.PathLike | None = None,
         cache_dir: str | os.PathLike | None = None,
@@ -146,6 +151,7 @@ class TCSClassifier:
         self.lr = lr
         self.head_lr = head_lr
         self.weight_decay = weight_decay
+        self.recalibrate_bn = recalibrate_bn
         self.teacher_pretrained = teacher_pretrained
         self.teacher_weights = teacher_weights
         self.cache_dir = cache_dir
@@ -238,7 +244,8 @@ class TCSClassifier:
         else:
             targets = self._coordinates(teacher, len(source), reference)
             student = Student(body, body.feature_dim, targets.shape[-1], len(self.classes_))
-            student.set_prototypes(_class_means(targets[: len(source), 0], torch.as_tensor(source.labels)))
+            prototypes = _class_means(targets[: len(source), 0], torch.as_tensor(source.labels))
+            student.set_prototypes(prototypes, distance_scale(targets[:, 0]))
             if self.init_projector == "ridge":
                 _ridge_init(student, bank, targets[:, 0], device)
         objective, selector = self._objective(bank, y, targets, student, teacher)
@@ -250,16 +257,20 @@ class TCSClassifier:
             head_lr=self.head_lr,
             weight_decay=self.weight_decay,
             seed=self.seed,
+            recalibrate_bn=self.recalibrate_bn,
         )
         self.log_: TrainingLog = train_student(
             student, bank, y, objective, config, selector=selector, device=device, quiet=self.quiet
         )
         self.mask_ = student.mask.detach().cpu().clone()
-        if self.readout == "ncm":
-            labelled = torch.arange(len(source))
-            coords = student_coords(student, bank, labelled, device)
-            student.set_prototypes(_class_means(coords, torch.as_tensor(source.labels).to(coords.device)))
-        self.model_ = student.fold().to("cpu", memory_format=torch.channels_last).eval()
+        trained_head = student.fold().linear
+        coords = student_coords(student, bank, torch.arange(len(source)), device)
+        student.set_prototypes(
+            _class_means(coords, torch.as_tensor(source.labels).to(coords.device)), distance_scale(coords)
+        )
+        self.heads_ = {"linear": trained_head.cpu(), "ncm": student.fold().linear.cpu()}
+        self.model_ = FoldedStudent(student.backbone, self.heads_[self.readout])
+        self.model_.to("cpu", memory_format=torch.channels_last).eval()
         self.teacher_dim_ = int(teacher.clean.shape[1])
         return self
 

@@ -40,15 +40,16 @@ class Student(nn.Module):
         return coords if coords_only else self.head(coords)
 
     @torch.no_grad()
-    def set_prototypes(self, prototypes: torch.Tensor) -> None:
-        """Make C a nearest-class-mean classifier in the masked coordinates.
+    def set_prototypes(self, prototypes: torch.Tensor, scale: float = 1.0) -> None:
+        """Make C a nearest-class-mean classifier in the masked coordinates, logits ``-scale ||m z - p_c||^2``.
 
-        ``argmin_c ||m z - p_c||^2 = argmax_c 2 p_c . (m z) - ||p_c||^2``, a linear layer; prototypes (C, r)
-        are masked first so that dropped coordinates play no part.
+        Up to a per-image constant that is the linear layer ``2 scale p_c . (m z) - scale ||p_c||^2``;
+        prototypes (C, r) are masked first so that dropped coordinates play no part. ``scale`` sets how
+        peaked the softmax is, which only matters to a head that goes on training (see ``distance_scale``).
         """
         prototypes = prototypes.to(self.mask) * self.mask
-        self.classifier.weight.copy_(2 * prototypes)
-        self.classifier.bias.copy_(-(prototypes**2).sum(dim=1))
+        self.classifier.weight.copy_(2 * scale * prototypes)
+        self.classifier.bias.copy_(-scale * (prototypes**2).sum(dim=1))
 
     @torch.no_grad()
     def fold(self) -> FoldedStudent:
@@ -58,6 +59,14 @@ class Student(nn.Module):
         linear.weight.copy_(masked @ self.projector.weight)
         linear.bias.copy_(masked @ self.projector.bias + self.classifier.bias)
         return FoldedStudent(self.backbone, linear)
+
+
+def distance_scale(coords: torch.Tensor) -> float:
+    """``1 / (2 v)`` for coordinates (n, r) whose variances sum to ``v``: squared distances measured
+    against the coordinates' spread, so that the head's softmax is as peaked whatever the teacher's
+    feature scale (a teacher with concentrated features gives a tiny ``v`` and, unscaled, a near-uniform
+    softmax that a few steps of the head's learning rate cannot sharpen)."""
+    return 0.5 / float(coords.var(dim=0).sum().clamp_min(1e-12))
 
 
 class FoldedStudent(nn.Module):

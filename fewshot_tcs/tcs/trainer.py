@@ -87,6 +87,7 @@ class TrainConfig:
     patience: int | None = None
     seed: int = 0
     amp: bool = True
+    recalibrate_bn: bool = True
 
 
 @dataclass
@@ -213,10 +214,25 @@ def train_student(
             best, stale = (value, 0) if value < best - 1e-4 else (best, stale + 1)
             if stale >= config.patience:
                 break
+    if config.recalibrate_bn:
+        recalibrate_batch_norm(student, bank, device)
     log.steps = len(log.losses)
     log.seconds = time.perf_counter() - start
     student.eval()
     return log
+
+
+@torch.no_grad()
+def recalibrate_batch_norm(student: Student, bank: ViewBank, device: torch.device, batch_size: int = 128) -> None:
+    """Batch-norm statistics of the trained student over every item and view of the bank.
+
+    Training normalises with each batch's statistics while the running averages trail the last steps of a
+    moving network; measured once on the final weights, inference sees the features training saw.
+    """
+    items = torch.arange(len(bank.bank)).repeat_interleave(bank.n_views)
+    views = torch.arange(bank.n_views).repeat(len(bank.bank))
+    batches = (bank.batch(i, v, device) for i, v in zip(items.split(batch_size), views.split(batch_size), strict=True))
+    torch.optim.swa_utils.update_bn(batches, student)
 
 
 def cross_entropy_part(

@@ -142,9 +142,9 @@ def test_other_selections(selection, tmp_path):
     assert int(clf.mask_.sum()) == (4 if selection == "fisher" else 8)
 
 
-def test_ce_objective_and_linear_readout(tmp_path):
+def test_ce_objective_and_nearest_class_mean_readout(tmp_path):
     x, y = class_images()
-    clf = TCSClassifier(**params(cache_dir=tmp_path, objective="ce", readout="linear", steps=5)).fit((x, y))
+    clf = TCSClassifier(**params(cache_dir=tmp_path, objective="ce", readout="ncm", steps=5)).fit((x, y))
     assert clf.predict(x).shape == (18,)
 
 

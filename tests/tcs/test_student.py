@@ -1,9 +1,10 @@
 import numpy as np
+import pytest
 import torch
 from PIL import Image
 
-from fewshot_tcs.tcs.objective import TCSObjective
-from fewshot_tcs.tcs.student import Student
+from fewshot_tcs.tcs.objective import CrossEntropyObjective, TCSObjective
+from fewshot_tcs.tcs.student import Student, distance_scale
 from fewshot_tcs.tcs.trainer import CLEAN_VIEW, TrainConfig, ViewBank, cross_entropy_part, train_student
 from fewshot_tcs.views import ViewTransform
 
@@ -37,6 +38,26 @@ def test_prototype_head_is_nearest_class_mean():
     z = torch.randn(20, 6)
     nearest = torch.cdist(z, prototypes).argmin(1)
     assert torch.equal(student.head(z).argmax(1), nearest)
+
+
+def test_prototype_head_scales_the_squared_distances():
+    student = make_student()
+    prototypes, z = torch.randn(3, 6), torch.randn(20, 6)
+    student.set_prototypes(prototypes, scale=7.0)
+    offset = student.head(z) + 7.0 * torch.cdist(z, prototypes) ** 2  # the same for every class
+    torch.testing.assert_close(offset, offset[:, :1].expand_as(offset), rtol=1e-4, atol=1e-3)
+
+
+def test_distance_scale_makes_the_prototype_head_blind_to_the_feature_scale():
+    z = torch.randn(30, 6, generator=torch.Generator().manual_seed(0))
+    probabilities = []
+    for factor in (1e-2, 1.0, 30.0):
+        student = make_student()
+        scaled = z * factor
+        student.set_prototypes(scaled[:3], distance_scale(scaled))
+        probabilities.append(torch.softmax(student.head(scaled), dim=1))
+    for other in probabilities[1:]:
+        torch.testing.assert_close(other, probabilities[0], rtol=1e-3, atol=1e-4)
 
 
 def test_no_labelled_item_still_reaches_every_parameter():
@@ -112,3 +133,31 @@ def test_normalised_mimic_is_the_error_relative_to_the_targets_variance():
             student, torch.zeros(n, 3, 4, 4), items, views, torch.ones(6)
         )
         torch.testing.assert_close(raw["mimic"], parts["mimic"] * scaled[:, 0].var(0).mean())
+
+
+class NormalisedBackbone(torch.nn.Module):
+    """Batch norm straight on the images: its running mean is the per-channel mean of what it saw."""
+
+    def __init__(self):
+        super().__init__()
+        self.norm = torch.nn.BatchNorm2d(3)
+        self.conv = torch.nn.Conv2d(3, 16, 3, stride=2)
+
+    def forward(self, x):
+        return self.conv(self.norm(x)).mean(dim=(2, 3))
+
+
+@pytest.mark.parametrize("recalibrate", [True, False])
+def test_batch_norm_statistics_are_measured_on_the_whole_bank_after_training(recalibrate):
+    pics = images(12)
+    bank = ViewBank.build(pics, [str(i) for i in range(12)], 12, (0.5,) * 3, (0.5,) * 3, views=2)
+    labels = torch.tensor([0, 1, 2] * 2 + [-1] * 6)
+    torch.manual_seed(0)
+    student = Student(NormalisedBackbone(), 16, 3, 3)
+    config = TrainConfig(steps=5, batch_size=4, lr=1e-2, recalibrate_bn=recalibrate)
+    train_student(student, bank, labels, CrossEntropyObjective(labels), config, quiet=True)
+    everything = bank.batch(torch.arange(12).repeat_interleave(3), torch.arange(3).repeat(12), torch.device("cpu"))
+    measured = everything.mean(dim=(0, 2, 3))
+    close = torch.allclose(student.backbone.norm.running_mean, measured, atol=1e-5)
+    assert close == recalibrate
+    assert not student.training and student.backbone.norm.momentum == 0.1
