@@ -58,10 +58,10 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     args.out.mkdir(parents=True, exist_ok=True)
     means = {}
     for name, params in map(parse_config, args.config):
-        settings = {**quality.student_params(part), **params}
-        kind = settings.pop("method", "tcs")
+        kind = params.pop("method", "tcs")
         if kind not in METHODS:
             parser.error(f"--config {name}: method must be one of {sorted(METHODS)}; got {kind!r}")
+        settings = {**quality.student_params(part, kind), **params}
         method = METHODS[kind](**settings)
         start = time.perf_counter()
         result = evaluate(method, sampler, features, source=source, name=name, out=args.out / f"{part.name}.jsonl")

@@ -134,3 +134,42 @@ def test_tcs_sweep_runs_named_configs_on_shared_episodes(tmp_path, monkeypatch, 
     assert sweep.main(argv) == means, "a rerun reads the finished records"
     assert len((tmp_path / f"{quality.MAIN.name}.jsonl").read_text().splitlines()) == 2
     assert "tcs-raw" in capsys.readouterr().out
+
+
+def test_tcs_quality_reads_the_other_readout_from_the_same_training(tmp_path, monkeypatch):
+    import numpy as np
+
+    from fewshot_tcs.data import ArraySource
+    from fewshot_tcs.evaluate import evaluate
+    from fewshot_tcs.methods import StudentTCS
+    from fewshot_tcs.tcs.teacher import teacher_pass
+
+    quality = script("tcs_quality")
+    pixels = np.random.default_rng(0).integers(0, 255, (100, 16, 16), dtype=np.uint8)
+    source = ArraySource(pixels, np.repeat(np.arange(5), 20))
+    features = teacher_pass(["efficientnet_lite0"], source, views=1, cache_dir=tmp_path, quiet=True)
+    settings = dict(student="timm:lcnet_050", student_pretrained=False, image_size=16, steps=3, teacher_views=1)
+    sampler = quality.sampler_for(quality.MAIN, source, 2)
+    replays = {}
+    run = dict(source=source, quiet=True)
+    evaluate(quality.ReadoutRecorder(replays, **settings), sampler, features, **run)
+    assert len(replays) == 2, "one entry per episode"
+    replayed = evaluate(
+        quality.ReadoutReplay(replays, readout=quality.OTHER_READOUT, **settings), sampler, features, **run
+    )
+    trained = evaluate(StudentTCS(readout=quality.OTHER_READOUT, **settings), sampler, features, **run)
+    np.testing.assert_array_equal(replayed.accuracies, trained.accuracies)
+    assert not replays, "each replay is used once"
+    assert max(replayed.fit_seconds) < min(trained.fit_seconds)
+
+
+def test_tcs_quality_gives_each_student_method_its_own_learning_rate():
+    quality = script("tcs_quality")
+    scratch = next(p for p in quality.PARTS if p.student == "lcnet050-scratch")
+    rates = quality.STUDENTS["lcnet050-scratch"]["lr"]
+    methods = {name: method for name, method, _ in quality.methods_for(scratch)}
+    assert methods["student-ce"].params["lr"] == rates["ce"]
+    assert methods["student-kd"].params["lr"] == rates["kd"]
+    assert methods[quality.TCS_DEFAULT].params["lr"] == methods[quality.TCS_OTHER].params["lr"] == rates["tcs"]
+    pretrained = {name: method for name, method, _ in quality.methods_for(quality.MAIN)}
+    assert "lr" not in pretrained["student-ce"].params, "the pretrained student fine-tunes at the default rate"
