@@ -114,7 +114,7 @@ def _episode_key(support) -> bytes:
 
 class ReadoutRecorder(StudentTCS):
     """student-tcs under the default readout that also keeps, per episode, its predictions under the other
-    readout (the same training, read out through ``heads_``), for ReadoutReplay to report."""
+    readout (the same training, through ``TCSClassifier.with_readout``), for ReadoutReplay to report."""
 
     def __init__(self, replays: dict[bytes, np.ndarray], **params):
         super().__init__(**params)
@@ -125,11 +125,10 @@ class ReadoutRecorder(StudentTCS):
         return super().fit(support, y, unlabeled)
 
     def predict_proba(self, query):
-        classifier = self.model_
-        chosen = classifier.model_.linear
-        classifier.model_.linear = classifier.heads_[OTHER_READOUT]
+        chosen = self.model_
+        self.model_ = chosen.with_readout(OTHER_READOUT)
         self.replays[self.key_] = super().predict_proba(query)
-        classifier.model_.linear = chosen
+        self.model_ = chosen
         return super().predict_proba(query)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import os
@@ -48,7 +49,8 @@ class TCSClassifier:
 
     Hyperparameters are stored as given; ``fit`` learns ``classes_``, ``coords_`` (the coordinate system),
     ``mask_`` (kept coordinates), ``model_`` (the folded student), ``heads_`` (the folded linear layer of each
-    readout, ``model_`` holding the chosen one; not saved) and ``log_`` (training history).
+    readout, ``model_`` holding the chosen one; not saved; ``with_readout`` switches) and ``log_`` (training
+    history).
 
     Args:
         backbone: teacher registry name, or a list of names for a teacher ensemble.
@@ -381,6 +383,20 @@ class TCSClassifier:
         source = as_source(images, labels)
         truth = np.array([source.classes[k] for k in source.labels], dtype=object)
         return float(np.mean(self.predict(source) == truth))
+
+    def with_readout(self, readout: str) -> TCSClassifier:
+        """The same fitted student read out through ``readout`` ("linear" or "ncm") without training again: a
+        copy sharing the backbone, ``model_`` holding that readout's head. Needs ``heads_``, so a fit made in
+        this process (``load`` restores only the saved readout)."""
+        self._check_fitted()
+        if not hasattr(self, "heads_"):
+            raise RuntimeError("with_readout needs heads_, which is not saved: fit in this process, or refit")
+        if readout not in self.heads_:
+            raise ValueError(f"readout must be one of {tuple(self.heads_)}; got {readout!r}")
+        other = copy.copy(self)
+        other.readout = readout
+        other.model_ = FoldedStudent(self.model_.backbone, self.heads_[readout]).eval()
+        return other
 
     # -- persistence ------------------------------------------------------------------------------------------
     def save(self, path: str | os.PathLike) -> Path:

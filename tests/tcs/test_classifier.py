@@ -79,6 +79,21 @@ def test_fit_learns_state_and_predicts_class_names(fitted):
     np.testing.assert_allclose(proba.sum(1), 1, rtol=1e-5)
 
 
+def test_with_readout_reads_the_same_fit_out_as_a_fit_under_that_readout(fitted, tmp_path):
+    clf, x, y = fitted
+    unlabeled, _ = class_images(n_per_class=3, seed=1)
+    separately = TCSClassifier(**params(cache_dir=tmp_path, readout="ncm")).fit((x, y), unlabeled=unlabeled)
+    before = clf.decision_function(x)
+    ncm = clf.with_readout("ncm")
+    np.testing.assert_allclose(ncm.decision_function(x), separately.decision_function(x), atol=1e-4)
+    assert not np.allclose(ncm.decision_function(x), before), "the two readouts should differ"
+    assert clf.readout == "linear" and np.array_equal(clf.decision_function(x), before), "the original is kept"
+    with pytest.raises(ValueError, match="readout must be one of"):
+        clf.with_readout("knn")
+    with pytest.raises(RuntimeError, match="heads_"):
+        TCSClassifier.load(clf.save(tmp_path / "saved")).with_readout("ncm")
+
+
 def test_params_are_kept_as_given():
     clf = TCSClassifier(**params(keep=0.25))
     assert clf.get_params()["keep"] == 0.25
