@@ -21,7 +21,6 @@ images per class (k + q + u <= 20); the plain ones use 15 queries.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +33,7 @@ from fewshot_tcs.data import load_source
 from fewshot_tcs.episodes import EpisodeSampler
 from fewshot_tcs.evaluate import evaluate
 from fewshot_tcs.methods import LogisticProbe, ProtoNet, StudentCE, StudentKD, StudentTCS, TCSProbe
-from fewshot_tcs.results import confidence_interval
+from fewshot_tcs.results import ResultsLog, confidence_interval
 from fewshot_tcs.tcs import TCSClassifier
 from fewshot_tcs.tcs.teacher import teacher_pass
 
@@ -239,9 +238,8 @@ def report() -> str:
         if not path.exists():
             continue
         records: dict[str, dict[int, dict]] = {}
-        for line in path.read_text().splitlines():
-            record = json.loads(line)
-            records.setdefault(record["method"], {})[record["episode"]] = record
+        for (method, episode), record in ResultsLog(path).records.items():
+            records.setdefault(method, {})[episode] = record
         names = [(name, cap) for name, _, cap in methods_for(part)]
         side = {name for name, cap in names if cap is not None}
         common = set.intersection(*(set(recs) for name, recs in records.items() if name not in side))

@@ -86,7 +86,8 @@ def test_tcs_quality_report_compares_on_shared_episodes(tmp_path, monkeypatch):
     rows = [record("protonet", e, 1.0) for e in range(4)] + [record(default, e, 0.5) for e in range(3)]
     rows += [record(other, e, 0.25 * (1 + e % 2)) for e in range(3)] + [record("student-ce", e, 0.25) for e in range(3)]
     rows += [record("student-kd/teacher-in-loop", 0, 0.75)]
-    (tmp_path / f"{quality.MAIN.name}.jsonl").write_text("\n".join(map(json.dumps, rows)))
+    killed_mid_write = '{"method": "protonet", "epis'
+    (tmp_path / f"{quality.MAIN.name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows) + killed_mid_write)
     table = quality.report()
     assert "(3 identical episodes for every method)" in table, "episode 3 lacks a student result"
     assert "| protonet | 100.00 +- 0.00 | 3 |" in table
@@ -100,7 +101,7 @@ def test_tcs_quality_report_compares_on_shared_episodes(tmp_path, monkeypatch):
     part = quality.PARTS[1]
     names = [name for name, _, cap in quality.methods_for(part) if cap is None]
     rows = [record(name, e, 0.75 if name == default else 0.5) for name in names for e in range(2)]
-    (tmp_path / f"{part.name}.jsonl").write_text("\n".join(map(json.dumps, rows)))
+    (tmp_path / f"{part.name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     summary = next(line for line in quality.report().splitlines() if line.startswith(f"| {part.name} |"))
     assert summary.startswith(
         f"| {part.name} | 2 | 50.00 +- 0.00 | 50.00 +- 0.00 | 50.00 +- 0.00 | 75.00 +- 0.00 | 50.00 +- 0.00 |"
