@@ -89,10 +89,10 @@ class TCSProbe(FeatureMethod):
         mask = kept.to(torch.float32)
         if self.selection != "none":
             # keep is resolved for "iterative" too, whose mask stays all ones in a probe (nothing trains it).
-            r = kept.sum(dim=1).tolist()
-            resolved = {v: resolve_keep(self.keep, v) for v in set(r)}
+            r_classes = list(zip(kept.sum(dim=1).tolist(), (counts > 0).sum(dim=1).tolist(), strict=True))
+            resolved = {rc: resolve_keep(self.keep, *rc) for rc in set(r_classes)}
             if self.selection == "fisher":
-                n_keep = torch.tensor([resolved[v] for v in r])
+                n_keep = torch.tensor([resolved[rc] for rc in r_classes])
                 mask = _fisher_mask(_episode_fisher(z, one_hot, counts, kept), kept, n_keep)
         prototypes = one_hot @ (z * mask.unsqueeze(1)) / counts.clamp(min=1).unsqueeze(2)
         return EpisodeProbes(components, offset, mask / scale, prototypes, counts > 0)

@@ -62,7 +62,8 @@ class TCSClassifier:
         whiten: divide coordinates by the square root of their eigenvalues.
         basis: "support" (labelled features), "pool" (labelled + unlabelled) or "reference" (``reference=``).
         selection: "iterative" (tailoring by |m * dL/dm|), "fisher" or "none".
-        keep: coordinates that remain after selection (a count, or a fraction of r).
+        keep: coordinates that remain after selection (a count, or a fraction of r, never fewer than one per
+            class-mean direction: C - 1, capped at r).
         select_every: steps between two drops of iterative selection.
         drop_fraction: fraction of the currently kept coordinates dropped at each selection (never below keep).
         lambda_mimic: weight of the coordinate mimic loss.
@@ -340,7 +341,7 @@ class TCSClassifier:
             student.mask.copy_(selector.mask)
         elsh = ELSH(self.elsh_bits, seed=self.seed).fit(targets[:, 0]) if self.elsh_bits else None
         objective = TCSObjective(targets, labels, self.lambda_mimic, elsh, self.lambda_elsh, self.normalize_mimic)
-        return objective, (selector.reset(targets.shape[-1]) if self.selection == "iterative" else None)
+        return objective, (selector.fit(targets[:, 0], labels) if self.selection == "iterative" else None)
 
     # -- prediction -------------------------------------------------------------------------------------------
     def _check_fitted(self) -> None:

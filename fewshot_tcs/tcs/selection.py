@@ -7,6 +7,7 @@ iterative selection and do nothing for the training-free selectors; ``done`` say
 
 from __future__ import annotations
 
+import logging
 import math
 from numbers import Integral, Real
 from typing import Any
@@ -16,11 +17,18 @@ import torch
 from .coords import as_features
 
 SELECTIONS = ("iterative", "fisher", "none")
+logger = logging.getLogger(__name__)
 
 
-def resolve_keep(keep: int | float, r: int) -> int:
+def resolve_keep(keep: int | float, r: int, n_classes: int | None = None) -> int:
     """Coordinates to keep out of ``r``: an int count (capped at ``r``) or a fraction in (0, 1] of ``r``,
-    rounded up, at least 1."""
+    rounded up, at least 1.
+
+    With ``n_classes`` a fraction never resolves below ``n_classes - 1`` (capped at ``r``), the number of
+    directions the class means span: at 1-shot without unlabelled images r is exactly that, every coordinate
+    separates classes, and keeping half of them cost the pretrained student 11 points (docs/performance.md).
+    The raised count is logged at INFO. An int ``keep`` is taken as given.
+    """
     if isinstance(keep, bool) or not isinstance(keep, Real):
         raise ValueError(f"keep must be an int >= 1 or a fraction in (0, 1]; got {keep!r}")
     if isinstance(keep, Integral):
@@ -29,7 +37,19 @@ def resolve_keep(keep: int | float, r: int) -> int:
         return min(int(keep), r)
     if not 0 < keep <= 1:
         raise ValueError(f"a fractional keep must be in (0, 1]; got {keep} (pass an int for a count)")
-    return max(1, math.ceil(keep * r))
+    n_keep = max(1, math.ceil(keep * r))
+    floor = min(r, n_classes - 1) if n_classes else 0
+    if floor > n_keep:
+        logger.info(
+            "keep=%g of r=%d is %d coordinates; keeping %d, one per class-mean direction", keep, r, n_keep, floor
+        )
+        return floor
+    return n_keep
+
+
+def _count_classes(labels: Any) -> int:
+    labels = torch.as_tensor(labels)
+    return len(torch.unique(labels[labels >= 0]))
 
 
 class IterativeSelector:
@@ -59,21 +79,24 @@ class IterativeSelector:
         self.select_every = select_every
         self.drop_fraction = drop_fraction
 
-    def reset(self, r: int, device: torch.device | str | None = None) -> IterativeSelector:
-        """Start over with all ``r`` coordinates kept."""
+    def reset(
+        self, r: int, device: torch.device | str | None = None, n_classes: int | None = None
+    ) -> IterativeSelector:
+        """Start over with all ``r`` coordinates kept; ``n_classes`` floors a fractional keep (:func:`resolve_keep`)."""
         if self.select_every < 1:
             raise ValueError(f"select_every must be >= 1 step; got {self.select_every}")
         if not 0 < self.drop_fraction <= 1:
             raise ValueError(f"drop_fraction must be in (0, 1]; got {self.drop_fraction}")
-        self.n_keep_ = resolve_keep(self.keep, r)
+        self.n_keep_ = resolve_keep(self.keep, r, n_classes)
         self.mask = torch.ones(r, device=device)
         self.importance = torch.zeros(r, device=device)
         self._n_accumulated = 0
         return self
 
     def fit(self, z: torch.Tensor, labels: Any = None) -> IterativeSelector:
-        """``reset`` for the coordinates ``z`` ``(n, r)`` (their count and device); labels are unused."""
-        return self.reset(z.shape[1], z.device)
+        """``reset`` for the coordinates ``z`` ``(n, r)`` (their count and device) and the classes among
+        ``labels`` (negative labels mark unlabelled rows)."""
+        return self.reset(z.shape[1], z.device, None if labels is None else _count_classes(labels))
 
     def _check_reset(self) -> None:
         if not hasattr(self, "mask"):
@@ -185,7 +208,7 @@ class FisherSelector(_FixedSelector):
             raise ValueError("selection='fisher' ranks coordinates by class: pass the support labels to fit(z, labels)")
         self.scores_ = fisher_ranking(z, labels)
         r = self.scores_.shape[0]
-        self.n_keep_ = resolve_keep(self.keep, r)
+        self.n_keep_ = resolve_keep(self.keep, r, _count_classes(labels))
         self.mask = torch.zeros(r, device=self.scores_.device)
         self.mask[torch.argsort(self.scores_, descending=True, stable=True)[: self.n_keep_]] = 1
         return self

@@ -175,6 +175,12 @@ def test_one_shot_falls_back_to_the_rank(tmp_path, caplog):
     assert clf.coords_.n_components_ == 2  # 3 images span 2 directions after centring
 
 
+def test_one_shot_keeps_every_class_mean_direction(tmp_path):
+    x, y = class_images(n_per_class=1)
+    clf = TCSClassifier(**params(cache_dir=tmp_path, basis="support", keep=0.5, select_every=1, steps=3))
+    assert int(clf.fit((x, y)).mask_.sum()) == 2  # half of r = 2 would leave one coordinate for 3 classes
+
+
 def test_a_teacher_ensemble_joins_features(tmp_path):
     x, y = class_images()
     clf = TCSClassifier(**params(cache_dir=tmp_path, backbone=[TEACHER, "timm:lcnet_050"], steps=3)).fit((x, y))

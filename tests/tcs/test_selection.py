@@ -1,8 +1,11 @@
+import logging
+
 import numpy as np
 import pytest
 import torch
 
 from fewshot_tcs.tcs import FisherSelector, IterativeSelector, NoSelector, fisher_ranking, make_selector
+from fewshot_tcs.tcs.selection import resolve_keep
 
 INFORMATIVE = [2, 5, 7]
 
@@ -139,3 +142,22 @@ def test_factory():
 
 def test_keep_accepts_numpy_integers():
     assert IterativeSelector(keep=np.int64(4)).reset(10).n_keep_ == 4
+
+
+def test_a_fractional_keep_never_drops_below_one_coordinate_per_class_mean_direction(caplog):
+    assert resolve_keep(0.5, 24, n_classes=5) == 12  # the floor of 4 does not bind
+    with caplog.at_level(logging.INFO, logger="fewshot_tcs.tcs.selection"):
+        assert resolve_keep(0.5, 4, n_classes=5) == 4  # 5-way 1-shot, support basis: r = 4
+    assert "keeping 4" in caplog.text
+    assert resolve_keep(0.5, 3, n_classes=5) == 3  # capped at r
+    assert resolve_keep(2, 4, n_classes=5) == 2  # a count is taken as given
+    assert resolve_keep(0.5, 4) == 2
+
+
+def test_selectors_floor_keep_by_the_labelled_classes():
+    z = torch.randn(15, 4)
+    y = torch.tensor([0, 1, 2, 3, 4] + [-1] * 10)  # 1-shot labels, then unlabelled rows
+    assert IterativeSelector(keep=0.5).fit(z, y).n_keep_ == 4
+    assert IterativeSelector(keep=0.5).fit(z).n_keep_ == 2
+    fisher = FisherSelector(keep=0.5).fit(z[:5], y[:5])
+    assert fisher.n_keep_ == 4 and fisher.mask.sum() == 4
