@@ -80,6 +80,7 @@ class TCSProbe(FeatureMethod):
         """``fit`` on E episodes at once: support ``(E, S, d)`` float32, labels ``(E, S)``, unlabeled ``(E, U, d)``."""
         make_selector(self.selection, self.keep if self.selection != "none" else None)  # fit's checks
         one_hot, counts = episode_classes(labels)
+        present = counts > 0
         pool = support if unlabeled is None else torch.cat([support, unlabeled], dim=1)
         if self.normalize:
             pool = F.normalize(pool, dim=-1, eps=1e-12)
@@ -89,13 +90,13 @@ class TCSProbe(FeatureMethod):
         mask = kept.to(torch.float32)
         if self.selection != "none":
             # keep is resolved for "iterative" too, whose mask stays all ones in a probe (nothing trains it).
-            r_classes = list(zip(kept.sum(dim=1).tolist(), (counts > 0).sum(dim=1).tolist(), strict=True))
+            r_classes = list(zip(kept.sum(dim=1).tolist(), present.sum(dim=1).tolist(), strict=True))
             resolved = {rc: resolve_keep(self.keep, *rc) for rc in set(r_classes)}
             if self.selection == "fisher":
                 n_keep = torch.tensor([resolved[rc] for rc in r_classes])
                 mask = _fisher_mask(_episode_fisher(z, one_hot, counts, kept), kept, n_keep)
         prototypes = one_hot @ (z * mask.unsqueeze(1)) / counts.clamp(min=1).unsqueeze(2)
-        return EpisodeProbes(components, offset, mask / scale, prototypes, counts > 0)
+        return EpisodeProbes(components, offset, mask / scale, prototypes, present)
 
     @torch.inference_mode()
     def predict_episodes(self, fitted: EpisodeProbes, query: torch.Tensor) -> torch.Tensor:
