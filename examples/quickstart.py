@@ -30,7 +30,7 @@ def main() -> None:
     clf = fewshot_tcs.fit(train, backbone=args.backbone, student=args.student, steps=args.steps)
     print(f"held-out accuracy: {clf.score(test):.1%}")
     kept = int(clf.mask_.sum())
-    print(f"student: {clf.student} at {clf.image_size} px, {kept} of {clf.coords_.n_components_} coordinates kept")
+    print(f"student: {clf.student} at {clf.image_size_} px, {kept} of {clf.coords_.n_components_} coordinates kept")
 
     files = [str(Path(folder) / item_id) for item_id in test.ids[:3]]
     for file, label in zip(files, clf.predict(files), strict=True):

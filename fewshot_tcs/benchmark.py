@@ -17,15 +17,15 @@ from typing import Any
 import numpy as np
 
 from .data import ImageSource, as_source, load_source
-from .episodes import Episode, EpisodeSampler, load_episodes
+from .episodes import Episode, EpisodeSampler, check_episodes, episode_source, load_episodes
 from .evaluate import evaluate
-from .methods import FewShotMethod, create_method
+from .methods import FewShotMethod, ItemSet, create_method
 from .report import markdown_table
-from .results import EvaluationResult
+from .results import EvaluationResult, ResultsLog
 from .tcs.teacher import teacher_pass
 
 EPISODES_DIR = Path(__file__).resolve().parent.parent / "episodes"
-STUDENT_METHODS = ("student-tcs", "student-ce", "student-kd")
+STUDENT_METHODS = ("student-tcs-kd", "student-tcs", "student-ce", "student-kd", "student-probe")
 
 
 @dataclass
@@ -85,9 +85,10 @@ def _episode_lists(
     n_episodes: int,
     seed: int,
     episodes: Any,
-) -> dict[int, list[Episode]]:
+) -> tuple[ImageSource, dict[int, list[Episode]]]:
+    """The episodes by shot count, and the source that holds their items."""
     if episodes is None:
-        return {
+        return source, {
             k: list(
                 EpisodeSampler(
                     source, n_way, k, n_query=n_query, n_unlabeled=n_unlabeled, n_episodes=n_episodes, seed=seed
@@ -95,13 +96,18 @@ def _episode_lists(
             )
             for k in shots
         }
-    path = (
-        Path(episodes)
-        if isinstance(episodes, (os.PathLike, Path)) or os.path.exists(str(episodes))
-        else named_episodes(str(episodes))
-    )
-    loaded = load_episodes(path, source)
-    return {len(loaded[0].support) // loaded[0].n_way: loaded}
+    if isinstance(episodes, (list, tuple)):
+        loaded, where = list(episodes), "episodes"
+    else:
+        where = (
+            Path(episodes)
+            if isinstance(episodes, (os.PathLike, Path)) or os.path.exists(str(episodes))
+            else named_episodes(str(episodes))
+        )
+        loaded = load_episodes(where)
+    source = episode_source(loaded, source)
+    check_episodes(loaded, source, where=str(where))
+    return source, {len(loaded[0].support) // loaded[0].n_way: loaded}
 
 
 def benchmark(
@@ -114,7 +120,7 @@ def benchmark(
     seed: int = 0,
     n_query: int = 15,
     n_unlabeled: int = 0,
-    episodes: str | os.PathLike | None = None,
+    episodes: str | os.PathLike | list[Episode] | None = None,
     split: str | None = None,
     views: int = 0,
     out: str | os.PathLike | None = None,
@@ -130,8 +136,8 @@ def benchmark(
     Args:
         dataset: a dataset name (``omniglot-small``, ``fashion-mnist``, ``folder:<path>``) or any source.
         methods: method names or instances; student methods get ``backbone`` and ``method_params``.
-        episodes: a fixed episode file, or a committed one by name (``"omniglot-small/5w5s"``); then
-            ``shots``, ``n_episodes`` and ``seed`` come from the file.
+        episodes: a fixed episode file, a committed one by name (``"omniglot-small/5w5s"``), or a list of
+            Episode (e.g. the first 30 of a file); then ``shots``, ``n_episodes`` and ``seed`` come from them.
         views: augmented views per image cached by the teacher pass (for students).
         out: a folder for per-episode results (one JSON Lines file per shot count); a rerun resumes.
         pretrained: False runs the teacher with random weights (cost measurements, tests).
@@ -141,18 +147,18 @@ def benchmark(
     Feature methods with a batched form (ProtoNet, tcs-probe) evaluate many episodes at once.
     """
     source = load_source(dataset, split=split) if isinstance(dataset, str) else as_source(dataset)
-    by_shots = _episode_lists(source, n_way, shots, n_query, n_unlabeled, n_episodes, seed, episodes)
-    used = sorted({i for eps in by_shots.values() for e in eps for i in e.support + e.query + e.unlabeled})
-    features = teacher_pass(
-        backbone,
-        source.subset(source.index_of(used)),
-        views=views,
-        cache_dir=cache_dir,
-        pretrained=pretrained,
-        weights=weights,
-        dtype=dtype,
-        quiet=quiet,
-    )
+    source, by_shots = _episode_lists(source, n_way, shots, n_query, n_unlabeled, n_episodes, seed, episodes)
+    trained_on = {i for eps in by_shots.values() for e in eps for i in e.support + e.unlabeled}
+    queries = {i for eps in by_shots.values() for e in eps for i in e.query} - trained_on
+    if not views:
+        trained_on, queries = trained_on | queries, set()
+    teacher = dict(cache_dir=cache_dir, pretrained=pretrained, weights=weights, dtype=dtype, quiet=quiet)
+    # Views are cached for the images students train on; queries need only their clean features.
+    features = teacher_pass(backbone, source.subset(source.index_of(sorted(trained_on))), views=views, **teacher)
+    if queries:
+        features = features.with_rows_of(
+            teacher_pass(backbone, source.subset(source.index_of(sorted(queries))), **teacher)
+        )
     student_params = {"teacher_weights": weights, **(method_params or {})} if weights else (method_params or {})
     result = BenchmarkResult(dataset=source.name, backbone=backbone)
     for k, episode_list in by_shots.items():
@@ -200,6 +206,9 @@ def allway_benchmark(
     backbone: str | list[str] = "dinov2_vits14",
     shots: Sequence[int] = (1, 2, 4, 8, 16),
     seeds: Sequence[int] = (0, 1, 2),
+    views: int = 0,
+    method_params: dict | None = None,
+    out: str | os.PathLike | None = None,
     cache_dir: str | os.PathLike | None = None,
     pretrained: bool = True,
     weights: str | os.PathLike | None = None,
@@ -207,6 +216,9 @@ def allway_benchmark(
 ) -> dict[tuple[str, int], EvaluationResult]:
     """The all-way K-shot protocol (CoOp): accuracy on the full test split, one entry per seed.
 
+    Feature methods fit on the support's teacher features; student methods (and ``student-probe``) train on
+    its images, with ``views`` cached teacher views per support image and ``method_params``, and classify
+    every test image. ``out``: a folder of per-seed records (``allway-<K>s.jsonl``); a rerun resumes.
     ``weights`` is a local checkpoint for the (single) teacher.
     """
     train, test = as_source(train), as_source(test)
@@ -215,30 +227,44 @@ def allway_benchmark(
     tasks = {k: allway_tasks(train, k, seeds) for k in shots}
     used = sorted({i for ts in tasks.values() for t in ts for i in t.support})
     teacher = dict(cache_dir=cache_dir, pretrained=pretrained, weights=weights, quiet=quiet)
-    train_features = teacher_pass(backbone, train.subset(train.index_of(used)), **teacher)
+    train_features = teacher_pass(backbone, train.subset(train.index_of(used)), views=views, **teacher)
     test_features = teacher_pass(backbone, test, **teacher)
+    test_items = ItemSet(features=np.asarray(test_features.values, dtype=np.float32), images=test)
+    params = {"teacher_weights": weights, **(method_params or {})} if weights else (method_params or {})
     results = {}
     for k, task_list in tasks.items():
+        log = ResultsLog(Path(out) / f"allway-{k}s.jsonl") if out is not None else None
         for method in methods:
-            instance = resolve_method(method, backbone, {})
-            if "images" in getattr(instance, "needs", "features"):
-                raise ValueError(f"all-way K-shot runs methods on teacher features; {instance.name} trains on images")
-            accuracies, fits, predicts = [], [], []
+            instance = resolve_method(method, backbone, params)
+            done = {}
             for task in task_list:
+                found = log.get(instance.name, task.seed, f"{k}-shot seed {task.seed}") if log is not None else None
+                if found is not None:
+                    done[task.seed] = found
+                    continue
                 start = time.perf_counter()
-                instance.fit(train_features.take(task.support), np.asarray(task.support_labels))
+                instance.fit(_support_items(task, train, train_features), np.asarray(task.support_labels))
                 fitted = time.perf_counter()
-                predictions = instance.predict(test_features.values)
-                done = time.perf_counter()
-                accuracies.append(float(np.mean(predictions == test.labels)))
-                fits.append(fitted - start)
-                predicts.append(done - fitted)
+                uses_images = "images" in getattr(instance, "needs", "features")
+                predictions = instance.predict(test_items if uses_images else test_items.features)
+                record = {
+                    "method": instance.name,
+                    "episode": task.seed,
+                    "key": f"{k}-shot seed {task.seed}",
+                    "accuracy": float(np.mean(predictions == test.labels)),
+                    "fit_seconds": fitted - start,
+                    "predict_seconds": time.perf_counter() - fitted,
+                }
+                done[task.seed] = record
+                if log is not None:
+                    log.append(record)
+            rows = [done[seed] for seed in seeds]
             results[(instance.name, k)] = EvaluationResult(
                 method=instance.name,
-                accuracies=np.array(accuracies),
+                accuracies=np.array([r["accuracy"] for r in rows]),
                 episodes=np.array(seeds),
-                fit_seconds=np.array(fits),
-                predict_seconds=np.array(predicts),
+                fit_seconds=np.array([r["fit_seconds"] for r in rows]),
+                predict_seconds=np.array([r["predict_seconds"] for r in rows]),
                 seed=None,
                 protocol={
                     "protocol": "all-way",
@@ -251,3 +277,14 @@ def allway_benchmark(
                 dataset=test.name,
             )
     return results
+
+
+def _support_items(task: AllWayTask, train: ImageSource, features: Any) -> ItemSet:
+    rows = features.rows(task.support)
+    return ItemSet(
+        features=np.asarray(features.values[rows], dtype=np.float32),
+        images=train.subset(train.index_of(task.support)),
+        labels=np.asarray(task.support_labels, dtype=np.int64),
+        views=None if features.views is None else np.asarray(features.views[rows], dtype=np.float32),
+        view_params=None if features.view_params is None else np.asarray(features.view_params[rows]),
+    )

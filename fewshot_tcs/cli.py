@@ -28,12 +28,15 @@ def _episodes_make(args: argparse.Namespace) -> int:
         seed=args.seed,
         n_unlabeled=args.n_unlabeled,
         skip_small_classes=args.skip_small_classes,
+        unlabeled_source=None
+        if args.unlabeled_split is None
+        else load_source(args.dataset, split=args.unlabeled_split, root=args.root),
     )
     path = save_episodes(sampler.episodes(), args.out)
     _say(
         args,
         f"wrote {len(sampler)} {args.n_way}-way {args.k_shot}-shot episodes of {source.name} "
-        f"(fingerprint {source.fingerprint()}) to {path}",
+        f"(fingerprint {sampler.source.fingerprint()}) to {path}",
     )
     return 0
 
@@ -73,7 +76,8 @@ def _bench(args: argparse.Namespace) -> int:
     from .benchmark import benchmark
     from .report import markdown_table, plot_accuracy_vs_shots, write_tables
 
-    params = {"student": args.student, "steps": args.steps, "image_size": args.image_size, "teacher_views": args.views}
+    params = {"student": args.student, "teacher_views": args.views}
+    params.update({k: v for k, v in (("steps", args.steps), ("image_size", args.image_size)) if v is not None})
     result = benchmark(
         args.dataset,
         methods=args.methods,
@@ -111,10 +115,9 @@ def _fit(args: argparse.Namespace) -> int:
         unlabeled=args.unlabeled,
         backbone=_teachers(args.backbone),
         student=args.student,
-        steps=args.steps,
-        image_size=args.image_size,
         teacher_weights=args.weights,
         quiet=args.quiet,
+        **{k: v for k, v in (("steps", args.steps), ("image_size", args.image_size)) if v is not None},
     )
     if summary:
         print(summary)
@@ -188,8 +191,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_episode_options(bench)
     bench.add_argument("--views", type=int, default=0, help="augmented views per image in the teacher pass")
     bench.add_argument("--student", default="mobilenetv2_100", help="student backbone for student methods")
-    bench.add_argument("--steps", type=int, default=120, help="training steps of each student")
-    bench.add_argument("--image-size", type=int, default=64)
+    bench.add_argument("--steps", type=int, default=None, help="training steps per student (default: the library's)")
+    bench.add_argument(
+        "--image-size", type=int, default=None, help="student input size in px (default: chosen from the images)"
+    )
     bench.add_argument("--out", default="runs/bench")
     bench.set_defaults(run=_bench)
 
@@ -199,8 +204,10 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--backbone", default="efficientnet_lite2", help="teacher; join several with '+'")
     fit.add_argument("--weights", default=None, help="a local checkpoint file for the teacher (offline weights)")
     fit.add_argument("--student", default="mobilenetv2_100")
-    fit.add_argument("--steps", type=int, default=120)
-    fit.add_argument("--image-size", type=int, default=96)
+    fit.add_argument("--steps", type=int, default=None, help="training steps (default: the library's)")
+    fit.add_argument(
+        "--image-size", type=int, default=None, help="student input size in px (default: chosen from the images)"
+    )
     fit.add_argument("--out", default="runs/fit")
     fit.set_defaults(run=_fit)
 
@@ -222,6 +229,9 @@ def build_parser() -> argparse.ArgumentParser:
     make.add_argument("--k-shot", type=int, default=5)
     _add_episode_options(make)
     make.add_argument("--skip-small-classes", action="store_true")
+    make.add_argument(
+        "--unlabeled-split", default=None, help="draw the unlabelled images from this split (e.g. train) of the dataset"
+    )
     make.set_defaults(run=_episodes_make)
     show = episode_commands.add_parser("show", help="summarise an episode file")
     show.add_argument("file")

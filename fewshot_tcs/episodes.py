@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from torch.utils.data import Sampler
 
-from .data import ImageSource
+from .data import ConcatSource, ImageSource, load_source
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,7 @@ class Episode:
     unlabeled_labels: tuple[int, ...] = ()
     dataset: str = ""
     split: str | None = None
+    unlabeled_split: str | None = None
     fingerprint: str = ""
     protocol: dict = field(default_factory=dict, compare=False)
 
@@ -79,6 +80,9 @@ class EpisodeSampler(Sampler[list[int]]):
     Args:
         n_query: query images per class.
         n_unlabeled: unlabelled images per class (semi-supervised episodes, Ren et al. 2018).
+        unlabeled_source: draw the unlabelled images from this source's images of the same class (e.g. the
+            training split, while support and queries come from the test split); episodes then name items
+            of both, and :func:`episode_source` rebuilds the pair from an episode file.
         skip_small_classes: leave out classes with too few images instead of raising.
     """
 
@@ -92,6 +96,7 @@ class EpisodeSampler(Sampler[list[int]]):
         seed: int = 0,
         n_unlabeled: int = 0,
         skip_small_classes: bool = False,
+        unlabeled_source: ImageSource | None = None,
     ):
         for arg, value, minimum in (
             ("n_way", n_way, 2),
@@ -103,11 +108,22 @@ class EpisodeSampler(Sampler[list[int]]):
             if not isinstance(value, (int, np.integer)) or value < minimum:
                 raise ValueError(f"{arg} must be an integer >= {minimum}; got {value!r}")
         super().__init__()
-        self.source = source
         self.n_way, self.k_shot, self.n_query = int(n_way), int(k_shot), int(n_query)
         self.n_episodes, self.seed, self.n_unlabeled = int(n_episodes), int(seed), int(n_unlabeled)
-        self.per_class = self.k_shot + self.n_query + self.n_unlabeled
+        self.unlabeled_split = None
+        self._pool: list[np.ndarray] | None = None
         by_class = source.indices_by_class()
+        if unlabeled_source is not None:
+            if unlabeled_source.classes != source.classes:
+                raise ValueError(f"unlabeled_source {unlabeled_source.name} has other classes than {source.name}")
+            self._pool = [len(source) + items for items in unlabeled_source.indices_by_class()]
+            short = [source.classes[c] for c, items in enumerate(self._pool) if len(items) < self.n_unlabeled]
+            if short:
+                raise ValueError(f"{unlabeled_source.name}: classes {short[:5]} have fewer than {n_unlabeled} images")
+            self.unlabeled_split = unlabeled_source.split
+            source = ConcatSource([source, unlabeled_source])
+        self.source = source
+        self.per_class = self.k_shot + self.n_query + (0 if self._pool is not None else self.n_unlabeled)
         small = [(source.classes[c], len(items)) for c, items in enumerate(by_class) if len(items) < self.per_class]
         if small and not skip_small_classes:
             listed = ", ".join(f"{name!r} has {count}" for name, count in small[:5])
@@ -153,7 +169,10 @@ class EpisodeSampler(Sampler[list[int]]):
         classes = rng.choice(np.asarray(self.eligible), size=self.n_way, replace=False)
         picks = np.stack([rng.permutation(self._by_class[c])[: self.per_class] for c in classes])
         k, q = self.k_shot, self.k_shot + self.n_query
-        return classes, picks[:, :k], picks[:, k:q], picks[:, q:]
+        if self._pool is None:
+            return classes, picks[:, :k], picks[:, k:q], picks[:, q:]
+        pool = np.stack([rng.permutation(self._pool[c])[: self.n_unlabeled] for c in classes])
+        return classes, picks[:, :k], picks[:, k:q], pool
 
     def __iter__(self) -> Iterator[list[int]]:
         for i in range(self.n_episodes):
@@ -182,7 +201,8 @@ class EpisodeSampler(Sampler[list[int]]):
             unlabeled=u_ids,
             unlabeled_labels=u_y,
             dataset=self.source.name,
-            split=self.source.split,
+            split=self.source.split if self._pool is None else self.source.sources[0].split,
+            unlabeled_split=self.unlabeled_split,
             fingerprint=self._fingerprint,
             protocol=self.protocol,
         )
@@ -227,6 +247,15 @@ def load_episodes(path: str | os.PathLike, source: ImageSource | None = None) ->
     if source is not None:
         check_episodes(episodes, source, where=str(path))
     return episodes
+
+
+def episode_source(episodes: list[Episode], source: ImageSource) -> ImageSource:
+    """The source that holds every item of ``episodes``: ``source`` itself, or, for episodes whose
+    unlabelled images come from another split of the same named dataset, both splits together."""
+    pool_split = episodes[0].unlabeled_split if episodes else None
+    if pool_split is None or isinstance(source, ConcatSource):
+        return source
+    return ConcatSource([source, load_source(source.name, split=pool_split)])
 
 
 def check_episodes(episodes: Iterable[Episode], source: ImageSource, where: str = "episodes") -> None:

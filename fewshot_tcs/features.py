@@ -70,6 +70,18 @@ class FeatureSet:
         """Feature rows of the given ids, ``(len(ids), d)`` float32."""
         return np.asarray(self.values[self.rows(ids)], dtype=np.float32)
 
+    def with_rows_of(self, other: FeatureSet) -> FeatureSet:
+        """These rows followed by ``other``'s (the same backbone, other items). Items of ``other`` without
+        views get NaN views, which nothing reads: views are for training items, never for queries."""
+        views = view_params = None
+        if self.views is not None:
+            blank = np.full((len(other), *self.views.shape[1:]), np.nan, dtype=self.views.dtype)
+            views = np.concatenate([self.views, blank if other.views is None else other.views])
+            blank = np.full((len(other), *self.view_params.shape[1:]), np.nan, dtype=self.view_params.dtype)
+            view_params = np.concatenate([self.view_params, blank if other.view_params is None else other.view_params])
+        values = np.concatenate([self.values, other.values])
+        return FeatureSet(self.ids + other.ids, values, self.backbone, dict(self.meta), views, view_params)
+
 
 def l2_normalize(x: np.ndarray) -> np.ndarray:
     """Rows scaled to unit length, ``(..., d)``; zero rows stay zero."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from sklearn.model_selection import StratifiedKFold
 from . import distributed
 from .data import FolderSource
 from .report import plot_spectrum
+from .results import confidence_interval, proportion_interval
 from .tcs import TCSClassifier
 
 HOLDOUT_MIN_PER_CLASS = 5
@@ -26,8 +26,8 @@ def fit_folder(
 ) -> str:
     """Estimate accuracy on held-out labelled images, train on all of them, write the student and a report.
 
-    With at least 5 images in every class, a stratified quarter is held out (interval: normal approximation
-    of the binomial); with fewer, stratified k-fold with k = the smallest class size (interval over folds).
+    With at least 5 images in every class, a stratified quarter is held out (interval: Wilson score, as
+    bounds); with fewer, stratified k-fold with k = the smallest class size (Student's t over the folds).
     Returns the report's text (empty on ranks other than 0 under torchrun, which write nothing).
     """
     TCSClassifier(seed=seed, **params)._check_params()
@@ -49,17 +49,17 @@ def fit_folder(
         train, held = source.train_test_split(test_size=0.25, seed=seed)
         clf = TCSClassifier(**params).fit(train, unlabeled=unlabeled)
         accuracy = clf.score(held)
-        interval = 1.96 * math.sqrt(max(accuracy * (1 - accuracy), 1e-12) / len(held))
-        how = f"held-out quarter ({len(held)} images, normal approximation)"
+        low, high = proportion_interval(round(accuracy * len(held)), len(held))
+        how = f"held-out quarter, {len(held)} images, Wilson score interval"
     else:
         folds = StratifiedKFold(n_splits=smallest, shuffle=True, random_state=seed)
         scores = [
             TCSClassifier(**params).fit(source.subset(tr), unlabeled=unlabeled).score(source.subset(te))
             for tr, te in folds.split(positions, source.labels)
         ]
-        accuracy = float(np.mean(scores))
-        interval = 1.96 * float(np.std(scores, ddof=1)) / math.sqrt(len(scores))
-        how = f"{smallest}-fold cross-validation (the smallest class has {smallest} images)"
+        accuracy, half = confidence_interval(scores)
+        low, high = max(0.0, accuracy - half), min(1.0, accuracy + half)
+        how = f"{smallest}-fold cross-validation, the smallest class has {smallest} images; Student's t over folds"
     final = TCSClassifier(**params).fit(source, unlabeled=unlabeled)
     if not distributed.is_main():  # under torchrun every rank trained the same student; rank 0 writes it
         return ""
@@ -72,8 +72,8 @@ def fit_folder(
             f"# fewshot-tcs fit: {source.root}",
             "",
             f"- classes: {len(counts)} ({', '.join(f'{k}: {v}' for k, v in counts.items())})",
-            f"- accuracy: {100 * accuracy:.1f} % +- {100 * interval:.1f} (95% interval, {how})",
-            f"- teacher: {final.backbone}; student: {final.student} at {final.image_size} px, "
+            f"- accuracy: {100 * accuracy:.1f} % (95% interval {100 * low:.1f} to {100 * high:.1f} %; {how})",
+            f"- teacher: {final.backbone}; student: {final.student} at {final.image_size_} px, "
             f"{int(final.mask_.sum())} of {final.coords_.n_components_} coordinates kept",
             f"- model: {model_dir} (safetensors + config.json), ONNX: {onnx}, spectrum plot: {spectrum}",
             "",

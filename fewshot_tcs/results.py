@@ -11,17 +11,52 @@ from pathlib import Path
 
 import numpy as np
 
-Z_95 = 1.96
+CONFIDENCE = 0.95
+MEAN_INTERVAL = "student-t"  # recorded with every result
+PROPORTION_INTERVAL = "wilson"
 
 
-def confidence_interval(accuracies: Sequence[float]) -> tuple[float, float]:
-    """Mean and 95% half-width ``1.96 * s / sqrt(n)``, s the sample standard deviation (nan for n < 2)."""
-    values = np.asarray(accuracies, dtype=np.float64)
+def t_quantile(n: int, confidence: float = CONFIDENCE) -> float:
+    """Student's t quantile for a two-sided ``confidence`` interval of a mean of ``n`` values (n - 1 degrees
+    of freedom): 2.776 at n = 5, 2.045 at n = 30, 1.984 at n = 100, 1.964 at n = 600."""
+    from scipy.stats import t
+
+    return float(t.ppf(0.5 + confidence / 2, n - 1))
+
+
+def confidence_interval(values: Sequence[float], confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """Mean and half-width ``t * s / sqrt(n)`` of a mean over episodes or seeds (or of paired differences),
+    s the sample standard deviation and t Student's quantile with n - 1 degrees of freedom; nan for n < 2.
+
+    Student's t, not the normal 1.96: over 5 episodes the normal interval is 30 % too narrow; from a few
+    hundred episodes the two agree to three digits.
+    """
+    values = np.asarray(values, dtype=np.float64)
     if values.size == 0:
         raise ValueError("no accuracies to summarise")
     if values.size < 2:
         return float(values.mean()), math.nan
-    return float(values.mean()), float(Z_95 * values.std(ddof=1) / math.sqrt(values.size))
+    half = t_quantile(values.size, confidence) * values.std(ddof=1) / math.sqrt(values.size)
+    return float(values.mean()), float(half)
+
+
+def proportion_interval(correct: int, total: int, confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """Bounds of the Wilson score interval for an accuracy of ``correct`` out of ``total`` images.
+
+    Wilson rather than the normal approximation, which collapses to a zero width at 0 % and 100 % and is far
+    too narrow for small n (8 of 8 right is consistent with a true accuracy of 68 %); rather than
+    Clopper-Pearson, whose guaranteed coverage makes it wider than needed on average. Its bounds stay in
+    [0, 1] and it is asymmetric near them, so it is reported as bounds, not as +-.
+    """
+    if total < 1 or not 0 <= correct <= total:
+        raise ValueError(f"need 0 <= correct <= total and total >= 1; got {correct} of {total}")
+    from scipy.stats import norm
+
+    z = float(norm.ppf(0.5 + confidence / 2))
+    p = correct / total
+    centre = (p + z * z / (2 * total)) / (1 + z * z / total)
+    half = z / (1 + z * z / total) * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total))
+    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 @dataclass
@@ -73,6 +108,7 @@ class EvaluationResult:
             "n": self.n,
             "mean": self.mean,
             "ci95": self.ci95,
+            "interval": MEAN_INTERVAL,
             "std": self.std,
             "fit_seconds_per_episode": float(np.mean(self.fit_seconds)),
             "predict_seconds_per_episode": float(np.mean(self.predict_seconds)),

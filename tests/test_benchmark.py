@@ -45,6 +45,8 @@ def test_committed_episode_files_by_name():
         "omniglot-small/20w1s",
         "fashion-mnist/5w1s",
         "fashion-mnist/5w5s",
+        "cifar10/5w1s",
+        "cifar10/5w5s",
     ):
         episodes = load_episodes(named_episodes(name))
         assert len(episodes) == 600 and episodes[0].fingerprint
@@ -78,14 +80,37 @@ def test_allway_benchmark_tests_on_the_whole_test_split(colours, tmp_path):
     )
     result = results[("protonet", 2)]
     assert result.n == 2 and result.protocol["test_items"] == 30 and result.protocol["n_way"] == 6
-    with pytest.raises(ValueError, match="trains on images"):
-        allway_benchmark(
-            train,
-            test,
-            methods=["student-tcs"],
-            backbone=TEACHER,
-            shots=(1,),
-            pretrained=False,
-            cache_dir=tmp_path,
-            quiet=True,
-        )
+
+
+def test_allway_benchmark_trains_students_on_the_support_images_and_resumes(colours, tmp_path):
+    train = colours.subset(np.flatnonzero(np.arange(120) % 20 < 15))
+    test = colours.subset(np.flatnonzero(np.arange(120) % 20 >= 15))
+    settings = dict(
+        student="timm:lcnet_050",
+        student_pretrained=False,
+        teacher_pretrained=False,
+        image_size=24,
+        steps=2,
+        batch_size=4,
+        n_components=4,
+        teacher_views=1,
+    )
+    run = dict(
+        backbone=TEACHER,
+        shots=(2,),
+        seeds=(0, 1),
+        views=1,
+        method_params=settings,
+        out=tmp_path / "r",
+        pretrained=False,
+        cache_dir=tmp_path,
+        quiet=True,
+    )
+    results = allway_benchmark(train, test, methods=["student-tcs-kd", "logistic-cv"], **run)
+    student = results[("student-tcs-kd", 2)]
+    assert student.n == 2 and student.protocol["test_items"] == 30 and 0 <= student.mean <= 1
+    records = (tmp_path / "r" / "allway-2s.jsonl").read_text().splitlines()
+    assert len(records) == 4
+    again = allway_benchmark(train, test, methods=["student-tcs-kd", "logistic-cv"], **run)
+    assert (tmp_path / "r" / "allway-2s.jsonl").read_text().splitlines() == records  # resumed, nothing retrained
+    np.testing.assert_array_equal(again[("student-tcs-kd", 2)].accuracies, student.accuracies)

@@ -153,3 +153,29 @@ def test_episode_key_tracks_content():
     )
     assert Episode(**base).key == Episode(**{**base, "index": 5}).key
     assert Episode(**base).key != Episode(**{**base, "query": ("4",)}).key
+
+
+def test_unlabelled_images_from_another_split_and_the_source_that_holds_them(tmp_path):
+    from fewshot_tcs.data import ArraySource, ConcatSource
+    from fewshot_tcs.episodes import episode_source
+
+    rng = np.random.default_rng(0)
+    test = ArraySource(rng.integers(0, 255, (30, 8, 8, 3), dtype=np.uint8), np.repeat([0, 1, 2], 10), name="toy")
+    train = ArraySource(rng.integers(0, 255, (60, 8, 8, 3), dtype=np.uint8), np.repeat([0, 1, 2], 20), name="toy")
+    train.ids = tuple(f"train/{i}" for i in train.ids)  # two splits of a dataset never share ids
+    train.split, test.split = "train", "test"
+    sampler = EpisodeSampler(test, 3, 2, n_query=3, n_unlabeled=15, n_episodes=4, unlabeled_source=train)
+    episodes = list(sampler.episodes())
+    for episode in episodes:
+        assert all(i.startswith("train/") for i in episode.unlabeled) and len(episode.unlabeled) == 45
+        assert not any(i.startswith("train/") for i in episode.support + episode.query)
+        labels_of = dict(zip(train.ids, train.labels, strict=True))
+        assert [episode.classes[k] for k in episode.unlabeled_labels] == [
+            train.classes[labels_of[i]] for i in episode.unlabeled
+        ]
+        assert episode.split == "test" and episode.unlabeled_split == "train"
+    path = save_episodes(episodes, tmp_path / "e.jsonl")
+    assert load_episodes(path, ConcatSource([test, train]))[0] == episodes[0]
+    assert episode_source(episodes, ConcatSource([test, train])).split == "test+train"
+    with pytest.raises(ValueError, match="fewer than 25"):
+        EpisodeSampler(test, 3, 2, n_query=3, n_unlabeled=25, unlabeled_source=train)

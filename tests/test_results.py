@@ -1,17 +1,53 @@
 import math
 
+import numpy as np
 import pytest
 
-from fewshot_tcs.results import ResultsLog, confidence_interval
+from fewshot_tcs.results import ResultsLog, confidence_interval, proportion_interval, t_quantile
+
+# Reference values computed once with scipy.stats.t.ppf(0.975, n - 1) and statsmodels'
+# proportion_confint(k, n, alpha=0.05, method="wilson").
+T_975 = {4: 3.1824463052837078, 5: 2.7764451051977934, 30: 2.045229642132703, 100: 1.9842169515864174}
+WILSON = {
+    (8, 8): (0.6755924351161198, 1.0),
+    (0, 8): (0.0, 0.32440756488388034),
+    (40, 50): (0.6696289406777458, 0.8875624998422389),
+}
 
 
-def test_interval_matches_a_hand_computation():
+def test_interval_matches_a_hand_computation_with_students_t():
     accuracies = [0.6, 0.8, 0.7, 0.9]
     mean = 0.75
     s = math.sqrt(((-0.15) ** 2 + 0.05**2 + (-0.05) ** 2 + 0.15**2) / 3)  # sample std, n - 1
     m, h = confidence_interval(accuracies)
     assert m == pytest.approx(mean)
-    assert h == pytest.approx(1.96 * s / math.sqrt(4))
+    assert h == pytest.approx(T_975[4] * s / math.sqrt(4))
+
+
+@pytest.mark.parametrize("n", sorted(T_975))
+def test_t_quantile_matches_reference_values(n):
+    assert t_quantile(n) == pytest.approx(T_975[n], rel=1e-9)
+
+
+def test_five_episodes_get_the_t_interval_not_the_normal_one():
+    values = [0.70, 0.80, 0.75, 0.90, 0.60]
+    half = confidence_interval(values)[1]
+    sd = float(np.std(values, ddof=1))
+    assert half == pytest.approx(2.7764451051977934 * sd / math.sqrt(5))
+    assert half / (1.96 * sd / math.sqrt(5)) == pytest.approx(1.4165, abs=1e-4)  # the normal one was 30 % narrower
+
+
+@pytest.mark.parametrize(("correct", "total"), sorted(WILSON))
+def test_proportion_interval_is_wilsons_and_never_collapses(correct, total):
+    low, high = proportion_interval(correct, total)
+    assert (low, high) == pytest.approx(WILSON[(correct, total)], abs=1e-9)
+    assert high - low > 0.2
+
+
+def test_proportion_interval_refuses_impossible_counts():
+    for correct, total in ((9, 8), (-1, 8), (0, 0)):
+        with pytest.raises(ValueError, match="correct"):
+            proportion_interval(correct, total)
 
 
 def test_interval_edge_cases():

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .archive import ArchiveSource, archive_source
 from .cifar import CIFAR100Source, cifar_fs, fc100
 from .cub import cub
 from .fashion_mnist import FashionMNISTSource
@@ -23,7 +24,7 @@ from .huggingface import HFSource
 from .memory import ArraySource, ListSource
 from .mini_imagenet import HFClassSplitSource, mini_imagenet
 from .omniglot import OmniglotSource, omniglot
-from .source import ImageLoadError, ImageSource, SubsetSource
+from .source import ConcatSource, ImageLoadError, ImageSource, SubsetSource
 from .transforms import ToRGB
 
 NAMED_SOURCES: dict[str, Callable[..., ImageSource]] = {
@@ -39,6 +40,8 @@ NAMED_SOURCES: dict[str, Callable[..., ImageSource]] = {
     "fc100": lambda split=None, **kw: fc100(split or "test", **kw),
     "mini-imagenet": lambda split=None, **kw: mini_imagenet(split or "test", **kw),
     "cub": lambda split=None, **kw: cub(split or "test", **kw),
+    "cifar10": lambda split=None, download=False, **kw: archive_source("cifar10", split, **kw),
+    "hymenoptera": lambda split=None, download=False, **kw: archive_source("hymenoptera", split, **kw),
 }
 
 
@@ -143,8 +146,10 @@ def _is_array(value: Any) -> bool:
 
 
 __all__ = [
+    "ArchiveSource",
     "ArraySource",
     "CIFAR100Source",
+    "ConcatSource",
     "FashionMNISTSource",
     "FileListSource",
     "FolderSource",
@@ -156,6 +161,7 @@ __all__ = [
     "OmniglotSource",
     "SubsetSource",
     "ToRGB",
+    "archive_source",
     "as_source",
     "cifar_fs",
     "cub",

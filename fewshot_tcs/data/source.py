@@ -175,6 +175,43 @@ class SubsetSource(ImageSource):
         return self.parent.identity(int(self.positions[i]))
 
 
+class ConcatSource(ImageSource):
+    """The items of several sources with the same classes, one after another (ids must stay unique), e.g. a
+    test split and the training split its episodes draw unlabelled images from."""
+
+    def __init__(self, sources: Sequence[ImageSource]):
+        first = sources[0]
+        for other in sources[1:]:
+            if other.classes != first.classes:
+                raise ValueError(f"{other.name} ({other.split}) and {first.name} ({first.split}) have other classes")
+        self.sources = list(sources)
+        self._starts = np.cumsum([0] + [len(s) for s in sources])
+        super().__init__(
+            [i for s in sources for i in s.ids],
+            np.concatenate([s.labels for s in sources]),
+            first.classes,
+            first.name,
+            "+".join(str(s.split) for s in sources),
+            first.transform,
+        )
+
+    def _locate(self, i: int) -> tuple[ImageSource, int]:
+        k = int(np.searchsorted(self._starts, i, side="right")) - 1
+        return self.sources[k], i - int(self._starts[k])
+
+    def _load(self, i: int) -> Image.Image:
+        source, j = self._locate(i)
+        return source.load(j)
+
+    def describe(self, i: int) -> str:
+        source, j = self._locate(i)
+        return source.describe(j)
+
+    def identity(self, i: int) -> str:
+        source, j = self._locate(i)
+        return source.identity(j)
+
+
 def class_names_for(labels: Sequence[Any]) -> tuple[list[str], np.ndarray]:
     """Sorted class names for raw labels (numbers sort numerically) and each label's index into them."""
     raw = [label.item() if hasattr(label, "item") else label for label in labels]

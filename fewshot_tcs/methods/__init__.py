@@ -7,15 +7,19 @@ from collections.abc import Callable
 from typing import Any
 
 from .base import FeatureMethod, FewShotMethod, ItemSet
-from .logistic import LogisticProbe
+from .logistic import LogisticCV, LogisticProbe
 from .protonet import ProtoNet
-from .tcs_methods import StudentCE, StudentKD, StudentTCS, TCSProbe
+from .student_probe import StudentProbe
+from .tcs_methods import StudentCE, StudentKD, StudentTCS, StudentTCSKD, TCSProbe
 
 METHODS: dict[str, Callable[..., FewShotMethod]] = {
     ProtoNet.name: ProtoNet,
     LogisticProbe.name: LogisticProbe,
+    LogisticCV.name: LogisticCV,
+    StudentProbe.name: StudentProbe,
     TCSProbe.name: TCSProbe,
     StudentTCS.name: StudentTCS,
+    StudentTCSKD.name: StudentTCSKD,
     StudentCE.name: StudentCE,
     StudentKD.name: StudentKD,
 }

@@ -204,14 +204,20 @@ class StudentMethod(FewShotMethod):
         return self
 
     def predict_proba(self, query: ItemSet) -> np.ndarray:
-        source = query.images
-        return self.model_.predict_proba([source.load(i) for i in range(len(source))])
+        return self.model_.predict_proba(query.images)
 
 
 class StudentTCS(StudentMethod):
-    """The TCS student: CE + mimic of the tailored teacher coordinates, with tailoring."""
+    """The paper's TCS student: CE + mimic of the tailored teacher coordinates, with tailoring."""
 
     name = "student-tcs"
+
+
+class StudentTCSKD(StudentMethod):
+    """The default student: TCS plus the tailored probe's decision on every item and view ("tcs-kd")."""
+
+    name = "student-tcs-kd"
+    objective = "tcs-kd"
 
 
 class StudentCE(StudentMethod):

@@ -19,9 +19,10 @@ from ..features import FeatureSet
 from ..views import ViewTransform
 from .coords import CoordinateSystem
 from .losses import ELSH
-from .objective import CrossEntropyObjective, TCSObjective
+from .objective import CrossEntropyObjective, TailoredKDObjective, TCSObjective, tailored_probe_logits
+from .resolution import choose_image_size
 from .selection import make_selector
-from .student import FoldedStudent, Student, distance_scale
+from .student import FoldedStudent, Student, distance_scale, split_backbone
 from .teacher import TeacherFeatures, teacher_pass
 from .trainer import CLEAN_VIEW, TrainConfig, TrainingLog, ViewBank, student_coords, train_student
 
@@ -56,7 +57,12 @@ class TCSClassifier:
         backbone: teacher registry name, or a list of names for a teacher ensemble.
         student: student registry name (``mobilenetv2_100``, ``timm:resnet10t``, ...).
         student_pretrained: start the student from its pretrained weights when they are on this machine.
-        image_size: the student's input resolution (square).
+        image_size: the student's input resolution (square), or "auto": chosen from the images and the
+            student (64 px for single-channel images, 128-160 px for photographs; see ``tcs.resolution``).
+            The size used is ``image_size_``.
+        train_stages: how many of the student's last stages train (the rest stays at its pretrained
+            weights and is computed once per view, not at every step); None trains the whole network;
+            "auto": 2 for a pretrained student, None from scratch. ``train_stages_`` is what was used.
         n_components: coordinates kept by the PCA (None: all); capped by the numerical rank.
         variance: alternatively, the explained-variance fraction to keep (e.g. 0.95).
         whiten: divide coordinates by the square root of their eigenvalues.
@@ -76,7 +82,11 @@ class TCSClassifier:
         readout: "linear" (the trained head) or "ncm" (nearest class mean of the student's coordinates of
             the labelled images).
         init_projector: "ridge" (least squares from the untrained student to the targets) or "random".
-        objective: "tcs", or "ce" for the same student trained with cross-entropy only (a baseline).
+        objective: "tcs-kd" (CE, the tailored probe's decision on every item and view, and the coordinate
+            mimic), "tcs" (the paper's objective: CE + coordinate mimic), or "ce" (cross-entropy only, a
+            baseline).
+        decision_weight: weight w of the decision term in "tcs-kd" (CE gets 1 - w).
+        temperature: temperature of the decision term's soft targets and of the student's head there.
         steps: training steps.
         batch_size: labelled and (separately) unlabelled images per step.
         lr: learning rate of the student's backbone (AdamW, warm-up then cosine decay).
@@ -97,7 +107,8 @@ class TCSClassifier:
         backbone: str | list[str] = "dinov2_vits14",
         student: str = "mobilenetv2_100",
         student_pretrained: bool = True,
-        image_size: int = 64,
+        image_size: int | str = "auto",
+        train_stages: int | str | None = "auto",
         n_components: int | None = 64,
         variance: float | None = None,
         whiten: bool = False,
@@ -110,11 +121,13 @@ class TCSClassifier:
         normalize_mimic: bool = True,
         elsh_bits: int = 0,
         lambda_elsh: float = 0.1,
-        teacher_views: int = 0,
+        teacher_views: int = 4,
         student_views: int = 8,
         readout: str = "linear",
         init_projector: str = "ridge",
-        objective: str = "tcs",
+        objective: str = "tcs-kd",
+        decision_weight: float = 0.5,
+        temperature: float = 2.0,
         steps: int = 120,
         batch_size: int = 32,
         lr: float = 3e-4,
@@ -132,6 +145,7 @@ class TCSClassifier:
         self.student = student
         self.student_pretrained = student_pretrained
         self.image_size = image_size
+        self.train_stages = train_stages
         self.n_components = n_components
         self.variance = variance
         self.whiten = whiten
@@ -149,6 +163,8 @@ class TCSClassifier:
         self.readout = readout
         self.init_projector = init_projector
         self.objective = objective
+        self.decision_weight = decision_weight
+        self.temperature = temperature
         self.steps = steps
         self.batch_size = batch_size
         self.lr = lr
@@ -179,7 +195,7 @@ class TCSClassifier:
             "selection": ("iterative", "fisher", "none"),
             "readout": ("ncm", "linear"),
             "init_projector": ("ridge", "random"),
-            "objective": ("tcs", "ce"),
+            "objective": ("tcs-kd", "tcs", "ce"),
         }
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
@@ -189,8 +205,14 @@ class TCSClassifier:
         teachers = [self.backbone] if isinstance(self.backbone, str) else list(self.backbone)
         for name in [*teachers, self.student]:
             get_spec(name)  # an unknown name fails here, before any work
-        if self.steps < 1 or self.batch_size < 1 or self.image_size < 16:
-            raise ValueError("steps and batch_size must be >= 1 and image_size >= 16")
+        if self.steps < 1 or self.batch_size < 1:
+            raise ValueError("steps and batch_size must be >= 1")
+        if self.image_size != "auto" and not (isinstance(self.image_size, int) and self.image_size >= 16):
+            raise ValueError(f"image_size must be an integer >= 16 or 'auto'; got {self.image_size!r}")
+        if self.train_stages not in ("auto", None) and not (
+            isinstance(self.train_stages, int) and self.train_stages >= 1
+        ):
+            raise ValueError(f"train_stages must be an integer >= 1, None (all) or 'auto'; got {self.train_stages!r}")
 
     # -- fitting ----------------------------------------------------------------------------------------------
     def fit(
@@ -210,9 +232,18 @@ class TCSClassifier:
         """
         self._check_params()
         source = as_source(support, labels)
-        counts = source.class_counts()
-        if len(counts) < 2:
-            raise ValueError(f"support has a single class ({next(iter(counts))!r}); a classifier needs at least two")
+        present, codes = np.unique(source.labels, return_inverse=True)
+        if len(present) < len(source.classes):
+            missing = sorted(set(source.classes) - {source.classes[k] for k in present})
+            log.warning(
+                "the support has no images of %d of its source's classes (%s); the model knows only the %d it saw",
+                len(missing),
+                ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else ""),
+                len(present),
+            )
+        if len(present) < 2:
+            only = source.classes[present[0]]
+            raise ValueError(f"support has a single class ({only!r}); a classifier needs at least two")
         pool = as_images(unlabeled) if unlabeled is not None else None
         device = (
             torch.device(self.device) if self.device else torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -220,34 +251,43 @@ class TCSClassifier:
         teacher_l, teacher_u = self._teacher(source, pool, support_features, unlabeled_features)
         images = [source.load(i) for i in range(len(source))]
         ids = list(source.ids)
-        labels_all = source.labels
+        labels_all = codes
         if pool is not None:
             images += [pool.load(i) for i in range(len(pool))]
             ids += [f"unlabeled/{item_id}" for item_id in pool.ids]
             labels_all = np.concatenate([labels_all, -np.ones(len(pool), dtype=np.int64)])
         teacher = _stack(teacher_l, teacher_u)
-        self.classes_ = np.array(source.classes, dtype=object)
+        self.classes_ = np.array([source.classes[k] for k in present], dtype=object)
         y = torch.as_tensor(labels_all)
         torch.manual_seed(self.seed)
         body, self.student_pretrained_ = build_student_backbone(self.student, self.student_pretrained, self.seed)
-        self.preprocessing_ = {"size": self.image_size, "mean": list(body.info.mean), "std": list(body.info.std)}
+        native = int(body.info.input_size[-1])
+        self.image_size_ = choose_image_size(images, native) if self.image_size == "auto" else int(self.image_size)
+        self.preprocessing_ = {"size": self.image_size_, "mean": list(body.info.mean), "std": list(body.info.std)}
         views = self.teacher_views if teacher.views is not None else self.student_views
         bank = ViewBank.build(
             images,
             ids,
-            self.image_size,
+            self.image_size_,
             body.info.mean,
             body.info.std,
             views=views,
             view_params=teacher.view_params,
             seed=self.seed,
         )
+        self.train_stages_ = (
+            (2 if self.student_pretrained_ else None) if self.train_stages == "auto" else self.train_stages
+        )
+        split = split_backbone(body, self.train_stages_)
+        if split is not None:
+            bank.encode(split[0], device)
+        tail = None if split is None else split[1]
         if self.objective == "ce":
-            student, targets = Student(body, body.feature_dim, len(self.classes_), len(self.classes_)), None
+            student, targets = Student(body, body.feature_dim, len(self.classes_), len(self.classes_), tail), None
         else:
             targets = self._coordinates(teacher, len(source), reference)
-            student = Student(body, body.feature_dim, targets.shape[-1], len(self.classes_))
-            prototypes = _class_means(targets[: len(source), 0], torch.as_tensor(source.labels))
+            student = Student(body, body.feature_dim, targets.shape[-1], len(self.classes_), tail)
+            prototypes = _class_means(targets[: len(source), 0], torch.as_tensor(codes))
             student.set_prototypes(prototypes, distance_scale(targets[:, 0]))
             if self.init_projector == "ridge":
                 _ridge_init(student, bank, targets[:, 0], device)
@@ -268,9 +308,7 @@ class TCSClassifier:
         self.mask_ = student.mask.detach().cpu().clone()
         trained_head = student.fold().linear
         coords = student_coords(student, bank, torch.arange(len(source)), device)
-        student.set_prototypes(
-            _class_means(coords, torch.as_tensor(source.labels).to(coords.device)), distance_scale(coords)
-        )
+        student.set_prototypes(_class_means(coords, torch.as_tensor(codes).to(coords.device)), distance_scale(coords))
         self.heads_ = {"linear": trained_head.cpu(), "ncm": student.fold().linear.cpu()}
         self.model_ = FoldedStudent(student.backbone, self.heads_[self.readout])
         self.model_.to("cpu", memory_format=torch.channels_last).eval()
@@ -340,7 +378,17 @@ class TCSClassifier:
             selector.fit(targets[:n_labelled, 0], labels[:n_labelled])
             student.mask.copy_(selector.mask)
         elsh = ELSH(self.elsh_bits, seed=self.seed).fit(targets[:, 0]) if self.elsh_bits else None
-        objective = TCSObjective(targets, labels, self.lambda_mimic, elsh, self.lambda_elsh, self.normalize_mimic)
+        terms = dict(
+            lambda_mimic=self.lambda_mimic,
+            elsh=elsh,
+            lambda_elsh=self.lambda_elsh,
+            normalize_mimic=self.normalize_mimic,
+        )
+        if self.objective == "tcs-kd":
+            logits = tailored_probe_logits(targets, labels, seed=self.seed)
+            objective = TailoredKDObjective(targets, labels, logits, self.decision_weight, self.temperature, **terms)
+        else:
+            objective = TCSObjective(targets, labels, **terms)
         return objective, (selector.fit(targets[:, 0], labels) if self.selection == "iterative" else None)
 
     # -- prediction -------------------------------------------------------------------------------------------
@@ -350,6 +398,11 @@ class TCSClassifier:
 
     def transform_images(self, images: Any) -> torch.Tensor:
         """Images (any kind ``as_images`` takes) -> the student's input batch (n, 3, S, S)."""
+        return torch.cat(list(self._input_batches(images, batch_size=None)))
+
+    def _input_batches(self, images: Any, batch_size: int | None):
+        """The student's input in batches of ``batch_size`` images (all at once for None), made as needed so
+        that a large image set is never held as one float tensor."""
         self._check_fitted()
         if (
             isinstance(images, torch.Tensor)
@@ -357,17 +410,19 @@ class TCSClassifier:
             and images.shape[1] == 3
             and images.is_floating_point()
         ):
-            return images
+            yield from images.split(batch_size or len(images))
+            return
         source = as_images(images)
         p = self.preprocessing_
         transform = ViewTransform((p["size"], p["size"]), p["mean"], p["std"])
-        return torch.stack([transform(source.load(i), CLEAN_VIEW) for i in range(len(source))])
+        for start in range(0, len(source), batch_size or len(source)):
+            stop = min(len(source), start + (batch_size or len(source)))
+            yield torch.stack([transform(source.load(i), CLEAN_VIEW) for i in range(start, stop)])
 
     @torch.inference_mode()
     def decision_function(self, images: Any, batch_size: int = 256) -> np.ndarray:
         """Logits (n, n_classes) of the folded student."""
-        x = self.transform_images(images)
-        batches = tqdm(x.split(batch_size), disable=self.quiet, desc="predicting")
+        batches = tqdm(self._input_batches(images, batch_size), disable=self.quiet, desc="predicting")
         chunks = [self.model_(chunk.contiguous(memory_format=torch.channels_last)) for chunk in batches]
         return torch.cat(chunks).float().numpy()
 
@@ -496,7 +551,7 @@ def _ridge_init(
     student.to(device).eval()
     items = torch.arange(len(targets))
     feats = torch.cat(
-        [student.backbone(bank.batch(chunk, torch.zeros_like(chunk), device)).float() for chunk in items.split(128)]
+        [student.body(bank.batch(chunk, torch.zeros_like(chunk), device)).float() for chunk in items.split(128)]
     )
     mu_x, mu_y = feats.mean(0), targets.to(device).mean(0)
     x, y = feats - mu_x, targets.to(device) - mu_y

@@ -1,9 +1,13 @@
-"""Training objectives of the student: TCS (CE + coordinate mimic + optional eLSH) and CE alone."""
+"""Training objectives of the student: TCS (CE + coordinate mimic + optional eLSH), TCS with the tailored
+probe's decision on every view, and CE alone."""
 
 from __future__ import annotations
 
+import numpy as np
 import torch
+import torch.nn.functional as F
 
+from ..linear_probe import fit_logistic
 from .losses import ELSH, mimic_loss
 from .student import Student
 from .trainer import cross_entropy_part
@@ -47,21 +51,89 @@ class TCSObjective:
             self.bits = self.bits.to(device)
         return self
 
-    def __call__(
-        self, student: Student, images: torch.Tensor, items: torch.Tensor, views: torch.Tensor, mask: torch.Tensor
+    def _view(self, views: torch.Tensor) -> torch.Tensor:
+        return views if self.targets.shape[1] > 1 else torch.zeros_like(views)
+
+    def _coordinate_terms(
+        self, coords: torch.Tensor, items: torch.Tensor, view: torch.Tensor, mask: torch.Tensor
     ) -> tuple[torch.Tensor, dict]:
-        coords = student.coords(images).float()
-        view = views if self.targets.shape[1] > 1 else torch.zeros_like(views)
-        target = self.targets[items, view]
-        ce = cross_entropy_part(student, coords, items, self.labels, mask)
-        mimic = mimic_loss(coords, target, mask.detach()) * self.mimic_scale
-        loss = ce + self.lambda_mimic * mimic
-        parts = {"ce": ce.detach(), "mimic": mimic.detach()}
+        """``lambda_mimic`` x mimic (+ ``lambda_elsh`` x eLSH) of the targets of these items and views."""
+        mimic = mimic_loss(coords, self.targets[items, view], mask.detach()) * self.mimic_scale
+        loss, parts = self.lambda_mimic * mimic, {"mimic": mimic.detach()}
         if self.elsh is not None and self.lambda_elsh > 0:
             elsh = self.elsh.loss(coords, self.bits[items, view])
             loss = loss + self.lambda_elsh * elsh
             parts["elsh"] = elsh.detach()
         return loss, parts
+
+    def __call__(
+        self, student: Student, images: torch.Tensor, items: torch.Tensor, views: torch.Tensor, mask: torch.Tensor
+    ) -> tuple[torch.Tensor, dict]:
+        coords = student.coords(images).float()
+        ce = cross_entropy_part(student, coords, items, self.labels, mask)
+        loss, parts = self._coordinate_terms(coords, items, self._view(views), mask)
+        return ce + loss, {"ce": ce.detach(), **parts}
+
+
+def tailored_probe_logits(targets: torch.Tensor, labels: torch.Tensor, seed: int = 0) -> torch.Tensor:
+    """Logits ``(n, A, C)`` of a logistic probe in the tailored coordinates, read on every item and view.
+
+    The probe is fitted on the labelled items' targets (every cached view, each an augmented example of
+    its class) with C chosen by cross-validation over the clean views; coordinates are divided by their
+    overall spread first, so the grid of C means the same whatever the teacher's feature scale.
+    """
+    n, a, r = targets.shape
+    known = (labels >= 0).numpy()
+    scale = float(targets[:, 0].std(dim=0).mean().clamp_min(1e-12))
+    z = targets.numpy() / scale
+    chosen = fit_logistic(z[known, 0], labels.numpy()[known], "cv", random_state=seed)
+    views = z[known].reshape(-1, r)
+    probe = fit_logistic(views, np.repeat(labels.numpy()[known], a), chosen.C, random_state=seed)
+    logits = probe.decision_function(z.reshape(-1, r))
+    if logits.ndim == 1:  # scikit-learn's binary case: one score for class 1
+        logits = np.stack([-logits / 2, logits / 2], axis=1)
+    return torch.as_tensor(logits, dtype=torch.float32).reshape(n, a, -1)
+
+
+class TailoredKDObjective(TCSObjective):
+    """TCS plus the teacher's decision: ``(1 - w) CE + w T^2 KL(probe || head)`` + mimic (+ eLSH).
+
+    The paper's objective gives an unlabelled image only its coordinates; here every item and every
+    cached view also carries the soft prediction of a probe fitted in the tailored coordinates
+    (:func:`tailored_probe_logits`), at temperature ``T``. The student's head learns that decision, while
+    the mimic term keeps its coordinates where the teacher's features lie.
+    """
+
+    def __init__(
+        self,
+        targets: torch.Tensor,
+        labels: torch.Tensor,
+        probe_logits: torch.Tensor,
+        decision_weight: float = 0.5,
+        temperature: float = 2.0,
+        **tcs: object,
+    ):
+        super().__init__(targets, labels, **tcs)
+        self.soft = torch.softmax(probe_logits / temperature, dim=-1)
+        self.decision_weight = decision_weight
+        self.temperature = temperature
+
+    def to(self, device: torch.device) -> TailoredKDObjective:
+        super().to(device)
+        self.soft = self.soft.to(device)
+        return self
+
+    def __call__(
+        self, student: Student, images: torch.Tensor, items: torch.Tensor, views: torch.Tensor, mask: torch.Tensor
+    ) -> tuple[torch.Tensor, dict]:
+        coords = student.coords(images).float()
+        view = self._view(views)
+        t, w = self.temperature, self.decision_weight
+        ce = cross_entropy_part(student, coords, items, self.labels, mask)
+        log_p = F.log_softmax(student.head(coords, mask) / t, dim=1)
+        kd = F.kl_div(log_p, self.soft[items, view], reduction="batchmean") * t * t
+        loss, parts = self._coordinate_terms(coords, items, view, mask)
+        return (1 - w) * ce + w * kd + loss, {"ce": ce.detach(), "kd": kd.detach(), **parts}
 
 
 class CrossEntropyObjective:

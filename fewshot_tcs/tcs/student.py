@@ -19,16 +19,21 @@ class Student(nn.Module):
         n_classes: classes of the task.
     """
 
-    def __init__(self, backbone: nn.Module, feature_dim: int, n_coords: int, n_classes: int):
+    def __init__(
+        self, backbone: nn.Module, feature_dim: int, n_coords: int, n_classes: int, body: nn.Module | None = None
+    ):
         super().__init__()
         self.backbone = backbone
+        # What training runs: the whole backbone, or its trainable tail on cached inputs (see split_backbone).
+        self.body = backbone if body is None else body
         self.projector = nn.Linear(feature_dim, n_coords)
         self.classifier = nn.Linear(n_coords, n_classes)
         self.register_buffer("mask", torch.ones(n_coords))
 
-    def coords(self, images: torch.Tensor) -> torch.Tensor:
-        """Predicted coordinates P(S(x)), (B, r)."""
-        return self.projector(self.backbone(images))
+    def coords(self, inputs: torch.Tensor) -> torch.Tensor:
+        """Predicted coordinates P(body(x)), (B, r): ``inputs`` are images, or the frozen part's output when
+        the student trains a tail (the view bank then holds those)."""
+        return self.projector(self.body(inputs))
 
     def head(self, coords: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """Logits C(m * coords), (B, n_classes); ``mask`` overrides the stored one (to take its gradient)."""
@@ -59,6 +64,44 @@ class Student(nn.Module):
         linear.weight.copy_(masked @ self.projector.weight)
         linear.bias.copy_(masked @ self.projector.bias + self.classifier.bias)
         return FoldedStudent(self.backbone, linear)
+
+
+def split_backbone(backbone: nn.Module, train_stages: int | None) -> tuple[nn.Module, nn.Module] | None:
+    """(frozen head of the network, trainable tail) with ``tail(frozen(x)) == backbone(x)``, sharing modules.
+
+    ``train_stages`` counts the last stages that train (timm's EfficientNet/MobileNet ``blocks`` or ResNet
+    ``layer1..4``), the final convolution and pooling always with them; None trains everything and returns
+    None, as does an architecture of another shape (it then trains whole). The frozen part's parameters stop
+    taking gradients and its batch norms keep their pretrained statistics.
+    """
+    if train_stages is None:
+        return None
+    net = getattr(backbone, "trunk", backbone)
+    if hasattr(net, "conv_stem") and hasattr(net, "blocks") and hasattr(net, "conv_head"):
+        stages = list(net.blocks)
+        start = [net.conv_stem, net.bn1]
+        end = [net.conv_head, net.bn2, _Pool(net)]
+    elif all(hasattr(net, f"layer{k}") for k in range(1, 5)) and hasattr(net, "conv1"):
+        stages = [getattr(net, f"layer{k}") for k in range(1, 5)]
+        start = [net.conv1, net.bn1, net.act1, net.maxpool]
+        end = [_Pool(net)]
+    else:
+        return None
+    cut = max(0, len(stages) - int(train_stages))
+    frozen, tail = nn.Sequential(*start, *stages[:cut]), nn.Sequential(*stages[cut:], *end)
+    frozen.requires_grad_(False).eval()
+    return frozen, tail
+
+
+class _Pool(nn.Module):
+    """The backbone's own ``forward_head`` (pooling, no classifier) as a module of the tail."""
+
+    def __init__(self, net: nn.Module):
+        super().__init__()
+        self.__dict__["net"] = net  # not a submodule: its parameters belong to the backbone
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net.forward_head(x)
 
 
 def distance_scale(coords: torch.Tensor) -> float:

@@ -67,11 +67,35 @@ class ViewBank:
     def n_views(self) -> int:
         return self.bank.shape[1]
 
-    def batch(self, items: torch.Tensor, views: torch.Tensor, device: torch.device) -> torch.Tensor:
+    encoded: torch.Tensor | None = None
+
+    def pixels(self, items: torch.Tensor, views: torch.Tensor, device: torch.device) -> torch.Tensor:
         """Normalised float images (B, 3, S, S) of the given items and views."""
         x = self.bank[items, views].to(device, non_blocking=True).float().div_(255)
         x = (x - self.mean.to(device)) / self.std.to(device)
         return x.contiguous(memory_format=torch.channels_last)
+
+    def batch(self, items: torch.Tensor, views: torch.Tensor, device: torch.device) -> torch.Tensor:
+        """What the student trains on: the images, or their encoding by a frozen network part (``encode``)."""
+        if self.encoded is None:
+            return self.pixels(items, views, device)
+        x = self.encoded[items, views].to(device, non_blocking=True).float()
+        return x.contiguous(memory_format=torch.channels_last)
+
+    @torch.inference_mode()
+    def encode(self, frozen: torch.nn.Module, device: torch.device, batch_size: int = 64) -> None:
+        """Run ``frozen`` once over every item and view and keep its output (float16): the part of the student
+        that never changes is not recomputed at every step."""
+        frozen.to(device).eval()
+        n, a = self.bank.shape[:2]
+        items = torch.arange(n).repeat_interleave(a)
+        views = torch.arange(a).repeat(n)
+        chunks = [
+            frozen(self.pixels(i, v, device)).to("cpu", torch.float16)
+            for i, v in zip(items.split(batch_size), views.split(batch_size), strict=True)
+        ]
+        out = torch.cat(chunks)
+        self.encoded = out.reshape(n, a, *out.shape[1:])
 
 
 @dataclass
@@ -215,7 +239,7 @@ def train_student(
             if stale >= config.patience:
                 break
     if config.recalibrate_bn:
-        recalibrate_batch_norm(student, bank, device)
+        recalibrate_batch_norm(student.body, bank, device)
     log.steps = len(log.losses)
     log.seconds = time.perf_counter() - start
     student.eval()
@@ -223,8 +247,8 @@ def train_student(
 
 
 @torch.no_grad()
-def recalibrate_batch_norm(student: Student, bank: ViewBank, device: torch.device, batch_size: int = 128) -> None:
-    """Batch-norm statistics of the trained student over every item and view of the bank.
+def recalibrate_batch_norm(body: torch.nn.Module, bank: ViewBank, device: torch.device, batch_size: int = 128) -> None:
+    """Batch-norm statistics of the trained part of the student (``Student.body``) over every item and view.
 
     Training normalises with each batch's statistics while the running averages trail the last steps of a
     moving network; measured once on the final weights, inference sees the features training saw.
@@ -232,7 +256,7 @@ def recalibrate_batch_norm(student: Student, bank: ViewBank, device: torch.devic
     items = torch.arange(len(bank.bank)).repeat_interleave(bank.n_views)
     views = torch.arange(bank.n_views).repeat(len(bank.bank))
     batches = (bank.batch(i, v, device) for i, v in zip(items.split(batch_size), views.split(batch_size), strict=True))
-    torch.optim.swa_utils.update_bn(batches, student)
+    torch.optim.swa_utils.update_bn(batches, body)
 
 
 def cross_entropy_part(

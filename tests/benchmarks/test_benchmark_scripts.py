@@ -173,3 +173,24 @@ def test_tcs_quality_gives_each_student_method_its_own_learning_rate():
         assert methods["student-ce"].params["lr"] == rates["ce"]
         assert methods["student-kd"].params["lr"] == rates["kd"]
         assert methods[quality.TCS_DEFAULT].params["lr"] == methods[quality.TCS_OTHER].params["lr"] == rates["tcs"]
+
+
+def test_photo_quality_report_pairs_the_default_with_each_baseline(tmp_path, monkeypatch):
+    import json
+
+    photos = script("photo_quality")
+    monkeypatch.setattr(photos, "RESULTS", tmp_path)
+
+    def record(method, episode, accuracy):
+        return {"method": method, "episode": episode, "key": f"k{episode}", "accuracy": accuracy, "fit_seconds": 2.0}
+
+    rows = [record(m, e, 0.5) for m in ["protonet", *photos.BASELINES] for e in range(3)]
+    rows += [record(photos.DEFAULT, e, 0.5 + 0.1 * (e % 2)) for e in range(2)]
+    (tmp_path / "cifar10-5w5s.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (tmp_path / "allway").mkdir()
+    (tmp_path / "allway" / "allway-16s.jsonl").write_text(json.dumps(record("logistic-cv", 0, 0.9)) + "\n")
+    table = photos.report()
+    assert "CIFAR-10 5-way 5-shot" in table and "(2 identical episodes or seeds for every method)" in table
+    assert "| student-ce | 50.00 +- 0.00 | 2.0 | +5.00 +- " in table, "paired on the shared episodes"
+    assert f"| {photos.DEFAULT} | 55.00 +- " in table
+    assert "all-way 16-shot" in table and "| logistic-cv | 90.00 (one episode or seed) | 2.0 |  |" in table

@@ -7,7 +7,7 @@ import torch
 from fewshot_tcs.data import ArraySource
 from fewshot_tcs.episodes import EpisodeSampler
 from fewshot_tcs.evaluate import evaluate
-from fewshot_tcs.methods import StudentCE, StudentKD, StudentTCS
+from fewshot_tcs.methods import StudentCE, StudentKD, StudentTCS, StudentTCSKD
 from fewshot_tcs.tcs.teacher import teacher_pass
 
 TEACHER = "timm:resnet10t"
@@ -40,12 +40,13 @@ def task():
 @pytest.mark.parametrize(
     "method",
     [
+        StudentTCSKD(**SETTINGS),
         StudentTCS(**SETTINGS),
         StudentCE(**SETTINGS),
         StudentKD(teacher_in_loop=False, **SETTINGS),
         StudentKD(teacher_in_loop=True, **SETTINGS),
     ],
-    ids=["tcs", "ce", "kd-cached", "kd-teacher-in-loop"],
+    ids=["tcs-kd", "tcs", "ce", "kd-cached", "kd-teacher-in-loop"],
 )
 def test_student_methods_run_on_episodes(task, method):
     source, features, sampler = task

@@ -43,6 +43,7 @@ def params(**overrides):
         keep=4,
         select_every=5,
         student_views=2,
+        teacher_views=0,
         seed=0,
     )
     return {**base, **overrides}
@@ -217,3 +218,18 @@ def test_fit_accepts_every_source_kind_through_the_top_level_function(tmp_path):
     pics = [(Image.fromarray(img), label) for img, label in zip(x, y, strict=True)]
     clf = fewshot_tcs.fit(pics, **params(cache_dir=tmp_path, steps=3))
     assert isinstance(clf, TCSClassifier) and clf.predict([pics[0][0]]).shape == (1,)
+
+
+def test_a_support_that_lacks_some_of_its_sources_classes_gets_a_head_for_the_present_ones_only(caplog):
+    import logging
+
+    from fewshot_tcs.data import ArraySource
+
+    rng = np.random.default_rng(0)
+    source = ArraySource(rng.integers(0, 255, (20, 16, 16, 3), dtype=np.uint8), np.repeat(np.arange(5), 4))
+    support = source.subset(np.flatnonzero(np.isin(source.labels, [1, 3])))
+    with caplog.at_level(logging.WARNING):
+        clf = TCSClassifier(**params(steps=2)).fit(support)
+    assert list(clf.classes_) == [source.classes[1], source.classes[3]]
+    assert clf.decision_function(support).shape == (8, 2)
+    assert "no images of 3" in caplog.text

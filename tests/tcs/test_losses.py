@@ -86,3 +86,37 @@ def test_elsh_errors_are_explained():
         ELSH().fit(coords(1, 4))
     with pytest.raises(ValueError, match="n_bits"):
         ELSH(n_bits=0).fit(coords(10, 4))
+
+
+def test_tailored_probe_logits_read_every_item_and_view():
+    from fewshot_tcs.tcs.objective import tailored_probe_logits
+
+    g = torch.Generator().manual_seed(0)
+    centres = torch.randn(3, 1, 5, generator=g) * 4
+    labels = torch.tensor([0, 0, 1, 1, 2, 2, -1, -1, -1])
+    truth = torch.tensor([0, 0, 1, 1, 2, 2, 0, 1, 2])
+    targets = centres[truth] + 0.1 * torch.randn(9, 3, 5, generator=g)  # 3 views per item
+    logits = tailored_probe_logits(targets, labels)
+    assert logits.shape == (9, 3, 3)
+    assert torch.equal(logits.argmax(-1), truth[:, None].expand(9, 3))  # unlabelled items get the decision too
+
+
+def test_tailored_probe_logits_in_the_binary_case_are_two_columns():
+    from fewshot_tcs.tcs.objective import tailored_probe_logits
+
+    targets = torch.tensor([[[0.0, 1.0]], [[0.1, 0.9]], [[1.0, 0.0]], [[0.9, 0.1]], [[0.95, 0.0]]])
+    logits = tailored_probe_logits(targets, torch.tensor([0, 0, 1, 1, -1]))
+    assert logits.shape == (5, 1, 2) and logits[4, 0].argmax() == 1
+
+
+def test_fit_logistic_chooses_C_by_cross_validation_and_falls_back_at_one_shot():
+    import numpy as np
+
+    from fewshot_tcs.linear_probe import C_GRID, FALLBACK_C, fit_logistic
+
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1, 2], 4)
+    x = rng.normal(size=(12, 6)) + 3 * np.eye(6)[y]
+    assert fit_logistic(x, y).C in C_GRID
+    assert fit_logistic(x[::4], y[::4]).C == FALLBACK_C
+    assert fit_logistic(x, y, C=0.5).C == 0.5

@@ -161,3 +161,40 @@ def test_batch_norm_statistics_are_measured_on_the_whole_bank_after_training(rec
     close = torch.allclose(student.backbone.norm.running_mean, measured, atol=1e-5)
     assert close == recalibrate
     assert not student.training and student.backbone.norm.momentum == 0.1
+
+
+@pytest.mark.parametrize("arch", ["mobilenetv2_100", "timm:resnet10t"])
+def test_split_backbone_is_the_same_network_in_two_parts(arch):
+    from fewshot_tcs.backbones import create_backbone
+    from fewshot_tcs.tcs.student import split_backbone
+
+    body = create_backbone(arch, pretrained=False, seed=0).eval()
+    frozen, tail = split_backbone(body, 2)
+    x = torch.randn(2, 3, 64, 64)
+    torch.testing.assert_close(tail.eval()(frozen(x)), body(x), rtol=1e-4, atol=1e-5)
+    assert not any(p.requires_grad for p in frozen.parameters())
+    assert all(p.requires_grad for p in tail.parameters())
+    assert split_backbone(body, None) is None
+    assert split_backbone(TinyBackbone(), 2) is None  # another shape trains whole
+
+
+def test_a_student_with_a_frozen_part_trains_only_its_tail_on_cached_inputs():
+    from fewshot_tcs.backbones import create_backbone
+    from fewshot_tcs.tcs.student import split_backbone
+
+    body = create_backbone("mobilenetv2_100", pretrained=False, seed=0)
+    frozen, tail = split_backbone(body, 1)
+    before = {k: v.clone() for k, v in frozen.state_dict().items()}
+    pics = [Image.fromarray(np.random.default_rng(i).integers(0, 255, (20, 20, 3), dtype=np.uint8)) for i in range(6)]
+    bank = ViewBank.build(pics, [str(i) for i in range(6)], 32, (0.5,) * 3, (0.5,) * 3, views=2)
+    bank.encode(frozen, torch.device("cpu"))
+    assert bank.encoded.shape[:2] == (6, 3) and bank.encoded.dtype == torch.float16
+    student = Student(body, body.feature_dim, 4, 2, body=tail)
+    labels = torch.tensor([0, 1, 0, 1, -1, -1])
+    tail_before = [p.clone() for p in tail.parameters()]
+    train_student(student, bank, labels, CrossEntropyObjective(labels), TrainConfig(steps=3, batch_size=4), quiet=True)
+    for key, value in frozen.state_dict().items():  # weights and batch-norm statistics untouched
+        torch.testing.assert_close(value, before[key])
+    assert any(not torch.equal(a, b) for a, b in zip(tail_before, tail.parameters(), strict=True))
+    x = bank.pixels(torch.arange(2), torch.zeros(2, dtype=torch.long), torch.device("cpu"))
+    torch.testing.assert_close(student.eval().coords(frozen(x)), student.projector(body(x)), rtol=1e-4, atol=1e-5)
