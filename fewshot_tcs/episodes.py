@@ -57,7 +57,10 @@ class Episode:
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), separators=(",", ":"))
+        record = asdict(self)
+        if record["unlabeled_split"] is None:  # files of one split stay byte for byte as they were
+            del record["unlabeled_split"]
+        return json.dumps(record, separators=(",", ":"))
 
     @classmethod
     def from_dict(cls, record: dict) -> Episode:

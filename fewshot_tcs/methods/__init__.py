@@ -38,4 +38,19 @@ def create_method(name: str, **params: Any) -> FewShotMethod:
     return METHODS[name](**params)
 
 
-__all__ = ["FeatureMethod", "FewShotMethod", "ItemSet", "LogisticProbe", "ProtoNet", "create_method", "list_methods"]
+__all__ = [
+    "FeatureMethod",
+    "FewShotMethod",
+    "ItemSet",
+    "LogisticCV",
+    "LogisticProbe",
+    "ProtoNet",
+    "StudentCE",
+    "StudentKD",
+    "StudentProbe",
+    "StudentTCS",
+    "StudentTCSKD",
+    "TCSProbe",
+    "create_method",
+    "list_methods",
+]
