@@ -75,20 +75,24 @@ class TCSObjective:
         return ce + loss, {"ce": ce.detach(), **parts}
 
 
-def tailored_probe_logits(targets: torch.Tensor, labels: torch.Tensor, seed: int = 0) -> torch.Tensor:
+def tailored_probe_logits(
+    targets: torch.Tensor, labels: torch.Tensor, C: float | str = "cv", seed: int = 0
+) -> torch.Tensor:
     """Logits ``(n, A, C)`` of a logistic probe in the tailored coordinates, read on every item and view.
 
     The probe is fitted on the labelled items' targets (every cached view, each an augmented example of
-    its class) with C chosen by cross-validation over the clean views; coordinates are divided by their
-    overall spread first, so the grid of C means the same whatever the teacher's feature scale.
+    its class), with inverse regularisation ``C``, or C chosen by cross-validation over the clean views for
+    "cv"; coordinates are divided by their overall spread first, so C means the same whatever the teacher's
+    feature scale.
     """
     n, a, r = targets.shape
     known = (labels >= 0).numpy()
     scale = float(targets[:, 0].std(dim=0).mean().clamp_min(1e-12))
     z = targets.numpy() / scale
-    chosen = fit_logistic(z[known, 0], labels.numpy()[known], "cv", random_state=seed)
+    if C == "cv":
+        C = fit_logistic(z[known, 0], labels.numpy()[known], "cv", random_state=seed).C
     views = z[known].reshape(-1, r)
-    probe = fit_logistic(views, np.repeat(labels.numpy()[known], a), chosen.C, random_state=seed)
+    probe = fit_logistic(views, np.repeat(labels.numpy()[known], a), C, random_state=seed)
     logits = probe.decision_function(z.reshape(-1, r))
     if logits.ndim == 1:  # scikit-learn's binary case: one score for class 1
         logits = np.stack([-logits / 2, logits / 2], axis=1)

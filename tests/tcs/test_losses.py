@@ -99,6 +99,8 @@ def test_tailored_probe_logits_read_every_item_and_view():
     logits = tailored_probe_logits(targets, labels)
     assert logits.shape == (9, 3, 3)
     assert torch.equal(logits.argmax(-1), truth[:, None].expand(9, 3))  # unlabelled items get the decision too
+    sharper = tailored_probe_logits(targets, labels, C=100.0)
+    assert sharper.std() > tailored_probe_logits(targets, labels, C=0.01).std()  # C sets how sharp targets are
 
 
 def test_tailored_probe_logits_in_the_binary_case_are_two_columns():
