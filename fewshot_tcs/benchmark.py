@@ -18,7 +18,7 @@ import numpy as np
 
 from .data import ImageSource, as_source, load_source
 from .episodes import Episode, EpisodeSampler, check_episodes, episode_source, load_episodes
-from .evaluate import evaluate
+from .evaluate import evaluate, item_set
 from .methods import FewShotMethod, ItemSet, create_method
 from .report import markdown_table
 from .results import EvaluationResult, ResultsLog
@@ -237,15 +237,16 @@ def allway_benchmark(
         for method in methods:
             instance = resolve_method(method, backbone, params)
             done = {}
+            uses_images = "images" in getattr(instance, "needs", "features")
             for task in task_list:
                 found = log.get(instance.name, task.seed, f"{k}-shot seed {task.seed}") if log is not None else None
                 if found is not None:
                     done[task.seed] = found
                     continue
                 start = time.perf_counter()
-                instance.fit(_support_items(task, train, train_features), np.asarray(task.support_labels))
+                support = item_set(task.support, task.support_labels, train_features, train)
+                instance.fit(support, np.asarray(task.support_labels))
                 fitted = time.perf_counter()
-                uses_images = "images" in getattr(instance, "needs", "features")
                 predictions = instance.predict(test_items if uses_images else test_items.features)
                 record = {
                     "method": instance.name,
@@ -277,14 +278,3 @@ def allway_benchmark(
                 dataset=test.name,
             )
     return results
-
-
-def _support_items(task: AllWayTask, train: ImageSource, features: Any) -> ItemSet:
-    rows = features.rows(task.support)
-    return ItemSet(
-        features=np.asarray(features.values[rows], dtype=np.float32),
-        images=train.subset(train.index_of(task.support)),
-        labels=np.asarray(task.support_labels, dtype=np.int64),
-        views=None if features.views is None else np.asarray(features.views[rows], dtype=np.float32),
-        view_params=None if features.view_params is None else np.asarray(features.view_params[rows]),
-    )

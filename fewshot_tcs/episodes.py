@@ -113,7 +113,7 @@ class EpisodeSampler(Sampler[list[int]]):
         super().__init__()
         self.n_way, self.k_shot, self.n_query = int(n_way), int(k_shot), int(n_query)
         self.n_episodes, self.seed, self.n_unlabeled = int(n_episodes), int(seed), int(n_unlabeled)
-        self.unlabeled_split = None
+        self.split, self.unlabeled_split = source.split, None
         self._pool: list[np.ndarray] | None = None
         by_class = source.indices_by_class()
         if unlabeled_source is not None:
@@ -204,7 +204,7 @@ class EpisodeSampler(Sampler[list[int]]):
             unlabeled=u_ids,
             unlabeled_labels=u_y,
             dataset=self.source.name,
-            split=self.source.split if self._pool is None else self.source.sources[0].split,
+            split=self.split,
             unlabeled_split=self.unlabeled_split,
             fingerprint=self._fingerprint,
             protocol=self.protocol,

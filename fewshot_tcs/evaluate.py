@@ -51,9 +51,10 @@ def _as_feature_set(features: Any, source: ImageSource | None) -> FeatureSet | N
     return FeatureSet(source.ids, features, backbone="array")
 
 
-def _item_set(
+def item_set(
     ids: tuple[str, ...], labels: tuple[int, ...] | None, features: FeatureSet | None, source: ImageSource | None
 ) -> ItemSet:
+    """The items ``ids`` as a method receives them: teacher features (and cached views) and images."""
     rows = features.rows(ids) if features is not None else None
     return ItemSet(
         features=np.asarray(features.values[rows], dtype=np.float32) if rows is not None else None,
@@ -173,9 +174,9 @@ def _gathered(local: Iterator[list[tuple[int, dict]]]) -> Iterator[list[tuple[in
 def _run_episode(
     method: FewShotMethod, episode: Episode, features: FeatureSet | None, source: ImageSource | None, name: str
 ) -> dict:
-    support = _item_set(episode.support, episode.support_labels, features, source)
-    query = _item_set(episode.query, None, features, source)
-    unlabeled = _item_set(episode.unlabeled, None, features, source) if episode.unlabeled else None
+    support = item_set(episode.support, episode.support_labels, features, source)
+    query = item_set(episode.query, None, features, source)
+    unlabeled = item_set(episode.unlabeled, None, features, source) if episode.unlabeled else None
     start = time.perf_counter()
     method.fit(support, unlabeled=unlabeled)
     fitted = time.perf_counter()

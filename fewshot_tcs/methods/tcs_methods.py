@@ -214,7 +214,7 @@ class StudentTCS(StudentMethod):
 
 
 class StudentTCSKD(StudentMethod):
-    """The default student: TCS plus the tailored probe's decision on every item and view ("tcs-kd")."""
+    """TCS plus the tailored probe's decision on every item and view (objective "tcs-kd")."""
 
     name = "student-tcs-kd"
     objective = "tcs-kd"
