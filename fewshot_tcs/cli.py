@@ -13,6 +13,7 @@ from torch.distributed.elastic.multiprocessing.errors import record
 from . import __version__, distributed
 from .data import list_sources, load_source
 from .episodes import EpisodeFileError, EpisodeSampler, load_episodes, save_episodes
+from .threads import configure_threads
 
 EXIT_USAGE = 2
 
@@ -172,6 +173,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"fewshot-tcs {__version__}")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars or chatter")
+    parser.add_argument("-v", "--verbose", action="store_true", help="also log each choice made (size, runtime)")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="CPU threads (default: $OMP_NUM_THREADS, else the available cores)"
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     demo = commands.add_parser("demo", help="the whole pipeline offline on Fashion-MNIST (a few minutes)")
@@ -253,12 +258,14 @@ def main(argv: list[str] | None = None) -> int:
 
 def _main(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.ERROR if args.quiet else logging.WARNING, format="%(levelname)s: %(message)s")
+    level = logging.ERROR if args.quiet else logging.INFO if args.verbose else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s: %(message)s")
     from .backbones import WeightsNotFoundError
 
     if distributed.launched() and args.command not in DISTRIBUTED_COMMANDS and not distributed.is_main():
         return 0
     try:
+        configure_threads(args.threads)
         return args.run(args)
     except (ValueError, FileNotFoundError, KeyError, EpisodeFileError, WeightsNotFoundError, OSError) as error:
         # A user's mistake or a missing asset: say what was wrong, no traceback.

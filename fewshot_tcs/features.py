@@ -14,9 +14,10 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
+import logging
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,9 +28,13 @@ from PIL import Image
 from tqdm.auto import tqdm
 
 from . import distributed
+from .backbones.runtime import check_runtime, choose_runtime, onnx_forward
 from .data import ImageSource, ToRGB
 from .data.paths import cache_root
+from .threads import available_cores
 from .views import ViewTransform, sample_view_params
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -220,7 +225,7 @@ def default_device() -> torch.device:
 
 def default_workers(n_items: int) -> int:
     """Loader processes: none for small jobs, otherwise up to 8 leaving one core to the model."""
-    return 0 if n_items < 256 else max(0, min(8, (os.cpu_count() or 1) - 1))
+    return 0 if n_items < 256 else max(0, min(8, available_cores() - 1))
 
 
 def extract_features(
@@ -239,6 +244,7 @@ def extract_features(
     cache_dir: str | os.PathLike | None = None,
     dtype: str = "float32",
     seed: int | None = None,
+    runtime: str = "auto",
     quiet: bool = False,
 ) -> FeatureSet:
     """Pooled teacher features of ``source`` (or the positions ``items``), from the cache where possible.
@@ -248,15 +254,20 @@ def extract_features(
             Backbone from ``create_backbone``; ``pretrained``, ``weights`` and ``seed`` (for random
             weights) are passed to ``create_backbone``.
         views: augmented views per image to cache as well, with seeded, recorded crop/flip parameters.
-        batch_size: images per forward pass; default 16 on CPU (faster there than larger batches, see
+        batch_size: images per forward pass, views included (a batch holds ``batch_size // (1 + views)``
+            items, at least one); default 16 on CPU (faster there than larger batches, see
             benchmarks/teacher_pass.py) and 128 on GPU.
         dtype: "float32" or "float16" for the stored features.
-        cache: False computes in memory and writes nothing.
+        cache: False keeps the features in memory and writes none (an ONNX export is still cached).
+        runtime: "auto" (ONNX Runtime on CPU for passes long enough to repay its one-off export, eager
+            PyTorch otherwise and on GPU; see ``backbones.runtime``), "onnxruntime" or "torch". Features of
+            either runtime agree to ~1e-5 and share one cache entry.
     """
     if views < 0 or (batch_size is not None and batch_size < 1):
         raise ValueError("views must be >= 0 and batch_size >= 1")
     if dtype not in ("float32", "float16"):
         raise ValueError(f"dtype must be 'float32' or 'float16'; got {dtype!r}")
+    check_runtime(runtime)
     if items is not None:
         source = source.subset(items)
     keys = _item_keys(source)
@@ -297,7 +308,14 @@ def extract_features(
         return _feature_set(source, entry.open(), meta, entry.path)
 
     np_dtype = np.dtype(dtype)
-    pass_options = {"batch_size": batch_size, "device": device, "num_workers": num_workers, "quiet": quiet}
+    pass_options = {
+        "batch_size": batch_size,
+        "device": device,
+        "num_workers": num_workers,
+        "runtime": runtime,
+        "cache_dir": cache_dir,
+        "quiet": quiet,
+    }
     try:
         if cache and distributed.init():
             _sharded_pass(model, source, entry, keys, info.feature_dim, views, view_seed, np_dtype, meta, pass_options)
@@ -444,25 +462,29 @@ def _run_pass(
     batch_size: int,
     device,
     num_workers: int | None,
+    runtime: str,
+    cache_dir,
     quiet: bool,
 ) -> None:
     device = torch.device(device) if device is not None else default_device()
     batch_size = batch_size or (128 if device.type == "cuda" else 16)
     info = model.info
+    forward = _forward(model, runtime, device, len(missing) * (1 + views), cache_dir)
     view_transform = ViewTransform(info.input_size[1:], info.mean, info.std, info.interpolation) if views else None
     dataset = _PassDataset(source, missing, model.eval_transform, view_transform, arrays.get("view_params"))
     workers = default_workers(len(missing)) if num_workers is None else num_workers
     loader = torch.utils.data.DataLoader(
-        dataset, batch_size=batch_size, num_workers=workers, pin_memory=device.type == "cuda", persistent_workers=False
+        dataset,
+        batch_size=max(1, batch_size // (1 + views)),
+        num_workers=workers,
+        pin_memory=device.type == "cuda",
+        persistent_workers=False,
     )
-    # channels_last doubles CPU throughput of the depthwise convolutions in EfficientNet/MobileNet.
-    model = model.eval().to(device, memory_format=torch.channels_last)
     persist = isinstance(arrays["done"], np.memmap)
     with torch.inference_mode(), tqdm(total=len(missing), desc=f"{info.name} on {source.name}", disable=quiet) as bar:
         for batch, positions in loader:
             b, v = batch.shape[:2]
-            x = batch.flatten(0, 1).to(device, non_blocking=True).contiguous(memory_format=torch.channels_last)
-            out = model(x).float().cpu().numpy()
+            out = forward(batch.flatten(0, 1)).float().cpu().numpy()
             out = out.reshape(b, v, -1)
             rows = positions.numpy()
             arrays["features"][rows] = out[:, 0]
@@ -476,6 +498,24 @@ def _run_pass(
             if persist:
                 arrays["done"].flush()
             bar.update(b)
+
+
+def _forward(model, runtime: str, device: torch.device, n_images: int, cache_dir) -> Callable:
+    """The model's forward on the chosen runtime; under "auto" a failed ONNX export falls back to eager."""
+    chosen = choose_runtime(runtime, device, model, n_images, cache_dir)
+    if chosen == "onnxruntime":
+        try:
+            forward = onnx_forward(model, cache_dir)
+            log.info("teacher pass of %s: ONNX Runtime on CPU", model.info.name)
+            return forward
+        except Exception as error:
+            if runtime == "onnxruntime":
+                raise RuntimeError(f"could not run {model.info.name} in ONNX Runtime: {error}") from error
+            log.warning("ONNX export of %s failed (%s); the pass runs in eager PyTorch", model.info.name, error)
+    log.info("teacher pass of %s: eager PyTorch on %s", model.info.name, device)
+    # channels_last doubles CPU throughput of the depthwise convolutions in EfficientNet/MobileNet.
+    model = model.eval().to(device, memory_format=torch.channels_last)
+    return lambda x: model(x.to(device, non_blocking=True).contiguous(memory_format=torch.channels_last))
 
 
 def _write_atomic(path: Path, text: str) -> None:

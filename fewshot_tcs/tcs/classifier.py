@@ -98,6 +98,8 @@ class TCSClassifier:
             training image and view, instead of keeping the running averages of the last steps.
         teacher_pretrained: False runs the teacher with random weights (cost measurements, tests).
         teacher_weights: a local checkpoint file for the (single) teacher.
+        teacher_runtime: where the teacher pass runs: "auto" (ONNX Runtime on CPU when it pays, eager
+            PyTorch on GPU), "onnxruntime" or "torch" (see ``backbones.runtime``).
         cache_dir: where teacher features are cached (default ``$FEWSHOT_TCS_CACHE``).
         device: "cpu", "cuda", ... (default: CUDA when available).
         seed: seeds the student's initialisation, views and batches.
@@ -139,6 +141,7 @@ class TCSClassifier:
         recalibrate_bn: bool = True,
         teacher_pretrained: bool = True,
         teacher_weights: str | os.PathLike | None = None,
+        teacher_runtime: str = "auto",
         cache_dir: str | os.PathLike | None = None,
         device: str | None = None,
         seed: int = 0,
@@ -177,6 +180,7 @@ class TCSClassifier:
         self.recalibrate_bn = recalibrate_bn
         self.teacher_pretrained = teacher_pretrained
         self.teacher_weights = teacher_weights
+        self.teacher_runtime = teacher_runtime
         self.cache_dir = cache_dir
         self.device = device
         self.seed = seed
@@ -194,12 +198,15 @@ class TCSClassifier:
         return self
 
     def _check_params(self) -> None:
+        from ..backbones.runtime import RUNTIMES
+
         choices = {
             "basis": ("support", "pool", "reference"),
             "selection": ("iterative", "fisher", "none"),
             "readout": ("ncm", "linear"),
             "init_projector": ("ridge", "random"),
             "objective": ("tcs-kd", "tcs", "ce"),
+            "teacher_runtime": RUNTIMES,
         }
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
@@ -335,6 +342,7 @@ class TCSClassifier:
                 view_seed=self.seed,
                 pretrained=self.teacher_pretrained,
                 weights=self.teacher_weights,
+                runtime=self.teacher_runtime,
                 cache_dir=self.cache_dir,
                 device=self.device,
                 quiet=self.quiet,

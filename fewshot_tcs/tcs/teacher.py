@@ -68,12 +68,13 @@ def teacher_pass(
     cache_dir: str | os.PathLike | None = None,
     device=None,
     dtype: str = "float32",
+    runtime: str = "auto",
     quiet: bool = False,
 ) -> FeatureSet:
     """Each teacher runs once over ``source`` (cached); a list of teachers gives their joined features.
 
     ``dtype`` ("float32" or "float16") is how the features are stored in the cache; float16 halves its size,
-    and methods still compute in float32.
+    and methods still compute in float32. ``runtime`` says where the teachers run (``extract_features``).
     """
     names = [backbones] if isinstance(backbones, str) else list(backbones)
     if not names:
@@ -91,6 +92,7 @@ def teacher_pass(
             cache_dir=cache_dir,
             device=device,
             dtype=dtype,
+            runtime=runtime,
             quiet=quiet,
         )
         for name in names

@@ -204,7 +204,8 @@ def train_student(
     if parallel:
         ddp = torch.nn.parallel.DistributedDataParallel(student, device_ids=[device] if device.type == "cuda" else None)
         trained = _SynchronisedStudent(ddp)
-    optimizer = torch.optim.AdamW(_param_groups(student, config), weight_decay=config.weight_decay)
+    # The fused kernel: the per-parameter loop of the default took 10 % of a CPU photo step (fit_speed.py).
+    optimizer = torch.optim.AdamW(_param_groups(student, config), weight_decay=config.weight_decay, fused=True)
     warmup = max(1, config.warmup_steps)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer,

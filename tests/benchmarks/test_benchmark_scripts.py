@@ -194,3 +194,24 @@ def test_photo_quality_report_pairs_the_default_with_each_baseline(tmp_path, mon
     assert "| student-ce | 50.00 +- 0.00 | 2.0 | +5.00 +- " in table, "paired on the shared episodes"
     assert f"| {photos.DEFAULT} | 55.00 +- " in table
     assert "all-way 16-shot" in table and "| logistic-cv | 90.00 (one episode or seed) | 2.0 |  |" in table
+
+
+def test_teacher_pass_compares_the_runtimes(capsys):
+    pytest.importorskip("onnxruntime", reason="the ONNX Runtime path needs the export extra")
+    ratios = script("teacher_pass").main(
+        ["--images", "6", "--batch-sizes", "4", "--threads", "1", "--backbones", "efficientnet_lite0"]
+    )
+    assert set(ratios) == {"efficientnet_lite0"} and ratios["efficientnet_lite0"] > 0
+    out = capsys.readouterr().out
+    assert "ONNX export" in out and "max |difference|" in out
+
+
+@pytest.mark.slow
+def test_fit_speed_runs_every_configuration(capsys):
+    from fewshot_tcs.data.paths import find_data
+
+    if find_data("cifar10/cifar10-jpg.zip") is None:
+        pytest.skip("cifar10-jpg.zip is not in the data roots")
+    results = script("fit_speed").main(["--classes", "2", "--per-class", "3", "--held-out", "4", "--threads", "1"])
+    assert set(results) == {"before", "after, first fit", "after"}
+    assert all(0 <= r["accuracy"] <= 1 and r["fit"] > 0 for r in results.values())

@@ -1,0 +1,134 @@
+"""Where a backbone's forward pass runs: eager PyTorch, or ONNX Runtime on a copy exported once.
+
+On CPU, ONNX Runtime ran efficientnet_lite2 several times faster than eager PyTorch
+(``benchmarks/teacher_pass.py``). The export is cached under ``<cache>/onnx/``, keyed like the features by
+the backbone's name, weights fingerprint and input size, so each teacher pays it once.
+
+``runtime="auto"`` picks ONNX Runtime on CPU when it is installed and the pass is long enough to repay a
+first export (``ORT_MIN_IMAGES`` forward images, views included; any length once the export is cached),
+else eager PyTorch; on CUDA always eager. ``$FEWSHOT_TCS_RUNTIME`` sets what "auto" means for a process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import hashlib
+import importlib.util
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+from ..data.paths import cache_root
+from .backbone import Backbone
+
+log = logging.getLogger(__name__)
+
+RUNTIMES = ("auto", "onnxruntime", "torch")
+RUNTIME_ENV = "FEWSHOT_TCS_RUNTIME"
+# A first export of efficientnet_lite2 takes ~10 s on 2 cores; below ~130 images eager is done sooner.
+ORT_MIN_IMAGES = 128
+
+
+def check_runtime(runtime: str) -> str:
+    """``runtime`` if it is one of RUNTIMES, else a ValueError naming the closest."""
+    if runtime not in RUNTIMES:
+        close = difflib.get_close_matches(str(runtime), RUNTIMES, n=1, cutoff=0.3)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ValueError(f"runtime must be one of {', '.join(map(repr, RUNTIMES))}; got {runtime!r}{hint}")
+    return runtime
+
+
+def onnxruntime_available() -> bool:
+    return importlib.util.find_spec("onnxruntime") is not None and importlib.util.find_spec("onnxscript") is not None
+
+
+def export_path(backbone: Backbone, cache_dir: str | os.PathLike | None = None) -> Path | None:
+    """Where the backbone's ONNX export is cached; None for unseeded random weights (nothing to reuse)."""
+    if backbone.weights_fingerprint.startswith("random-init:unseeded"):
+        return None
+    info = backbone.info
+    key = json.dumps([info.name, backbone.weights_fingerprint, list(info.input_size), torch.__version__])
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    root = Path(cache_dir) if cache_dir is not None else cache_root()
+    return root / "onnx" / info.name.replace("/", "_").replace(":", "_") / f"{digest}.onnx"
+
+
+def choose_runtime(
+    runtime: str,
+    device: torch.device,
+    backbone: Backbone,
+    n_images: int,
+    cache_dir: str | os.PathLike | None = None,
+) -> str:
+    """The runtime a pass of ``n_images`` forward images will use ("onnxruntime" or "torch")."""
+    check_runtime(runtime)
+    if runtime == "auto":
+        runtime = check_runtime(os.environ.get(RUNTIME_ENV, "auto"))
+    if runtime == "onnxruntime":
+        if device.type != "cpu":
+            raise ValueError(f"runtime='onnxruntime' runs on CPU; the pass was asked to run on {device}")
+        if not onnxruntime_available():
+            raise ImportError(
+                "runtime='onnxruntime' needs onnxruntime and onnxscript: pip install 'fewshot-tcs[export]'"
+            )
+        return runtime
+    if runtime == "torch" or device.type != "cpu" or not onnxruntime_available():
+        return "torch"
+    path = export_path(backbone, cache_dir)
+    cached = path is not None and path.is_file()
+    return "onnxruntime" if cached or n_images >= ORT_MIN_IMAGES else "torch"
+
+
+def export_onnx(backbone: Backbone, path: Path) -> Path:
+    """The backbone as one ONNX file (input ``images`` (B, 3, H, W), output ``features``), written atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    size = backbone.info.input_size
+    partial = path.with_name(f"{path.stem}.{os.getpid()}.partial.onnx")
+    try:
+        with torch.no_grad(), open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
+            torch.onnx.export(
+                backbone.eval(),
+                (torch.zeros(2, *size),),
+                str(partial),
+                input_names=["images"],
+                output_names=["features"],
+                dynamic_shapes=({0: torch.export.Dim("batch")},),
+                dynamo=True,
+                external_data=False,
+                verbose=False,
+            )
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+    return path
+
+
+def onnx_forward(
+    backbone: Backbone, cache_dir: str | os.PathLike | None = None, threads: int | None = None
+) -> Callable[[torch.Tensor], torch.Tensor]:
+    """A function images -> features running ``backbone`` in ONNX Runtime, exporting it first if needed."""
+    import onnxruntime as ort
+
+    path = export_path(backbone, cache_dir)
+    with contextlib.ExitStack() as stack:
+        if path is None:
+            path = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "backbone.onnx"
+        if not path.is_file():
+            log.info("exporting %s to ONNX once: %s", backbone.info.name, path)
+            export_onnx(backbone, path)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or torch.get_num_threads()
+        options.log_severity_level = 3
+        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+    def forward(images: torch.Tensor) -> torch.Tensor:
+        x = images.detach().cpu().float().contiguous().numpy()
+        return torch.from_numpy(session.run(None, {"images": x})[0])
+
+    return forward
