@@ -312,7 +312,7 @@ def _summary_row(part: Part, records: dict[str, dict[int, dict]], common: set[in
 
 def _paired(a: dict[int, dict], b: dict[int, dict], episodes: set[int]) -> str:
     mean, ci = confidence_interval([a[e]["accuracy"] - b[e]["accuracy"] for e in sorted(episodes)])
-    return f"{100 * mean:+.2f} +- {100 * ci:.2f}"
+    return f"{100 * mean:+.2f} +- {100 * ci:.2f}" if len(episodes) > 1 else f"{100 * mean:+.2f} (one episode)"
 
 
 def _row(method: str, recs: list[dict]) -> str:

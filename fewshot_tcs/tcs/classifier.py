@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -216,8 +217,8 @@ class TCSClassifier:
         teachers = [self.backbone] if isinstance(self.backbone, str) else list(self.backbone)
         for name in [*teachers, self.student]:
             get_spec(name)  # an unknown name fails here, before any work
-        if self.steps < 1 or self.batch_size < 1:
-            raise ValueError("steps and batch_size must be >= 1")
+        _check_numbers(self)
+        _check_device(self.device)
         if self.image_size != "auto" and not (isinstance(self.image_size, int) and self.image_size >= 16):
             raise ValueError(f"image_size must be an integer >= 16 or 'auto'; got {self.image_size!r}")
         if self.train_stages not in ("auto", None) and not (
@@ -531,6 +532,50 @@ class TCSClassifier:
         else:
             raise ValueError(f"format must be 'onnx' or 'torchscript'; got {format!r}")
         return path
+
+
+# Checked where the settings enter (fit, before any work). Integers: the lowest value; reals: (lowest,
+# highest or None, whether the lowest itself is excluded).
+_INTEGERS = {"steps": 1, "batch_size": 1, "select_every": 1, "teacher_views": 0, "student_views": 0, "elsh_bits": 0}
+_REALS = {
+    "lr": (0, None, True),
+    "head_lr": (0, None, True),
+    "weight_decay": (0, None, False),
+    "lambda_mimic": (0, None, False),
+    "lambda_elsh": (0, None, False),
+    "temperature": (0, None, True),
+    "decision_weight": (0, 1, False),
+    "drop_fraction": (0, 1, True),
+}
+
+
+def _check_numbers(clf: TCSClassifier) -> None:
+    """Integer settings are integers in range; real ones finite numbers in range (NaN is refused)."""
+    for name, lowest in _INTEGERS.items():
+        value = getattr(clf, name)
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < lowest:
+            raise ValueError(f"{name} must be an integer >= {lowest}; got {value!r}")
+    for name, (low, high, open_low) in _REALS.items():
+        value = getattr(clf, name)
+        ok = isinstance(value, (int, float, np.number)) and not isinstance(value, bool) and math.isfinite(value)
+        ok = ok and (value > low if open_low else value >= low) and (high is None or value <= high)
+        if not ok:
+            bounds = f"{'>' if open_low else '>='} {low}" + (f" and <= {high}" if high is not None else "")
+            raise ValueError(f"{name} must be a finite number {bounds}; got {value!r}")
+    if not (isinstance(clf.seed, (int, np.integer)) and not isinstance(clf.seed, bool)):
+        raise ValueError(f"seed must be an integer; got {clf.seed!r}")
+
+
+def _check_device(device: str | None) -> None:
+    """A device that exists here, checked before the teacher pass rather than 13 frames into training."""
+    if device is None:
+        return
+    try:
+        kind = torch.device(device).type
+    except (RuntimeError, TypeError) as error:
+        raise ValueError(f"device {device!r} is not a torch device (e.g. 'cpu', 'cuda', 'cuda:1')") from error
+    if kind == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={device!r} but torch sees no CUDA GPU here; use device='cpu' or None (automatic)")
 
 
 def _stack(labelled: TeacherFeatures, unlabelled: TeacherFeatures | None) -> TeacherFeatures:

@@ -233,6 +233,12 @@ def train_student(
                 student.mask.copy_(selector.mask.to(student.mask))
                 log.selection_steps.append(step + 1)
         value = float(distributed.all_reduce_mean(loss.detach().clone()) if parallel else loss.detach())
+        if not math.isfinite(value):
+            terms = ", ".join(f"{k} {float(v):.3g}" for k, v in parts.items())
+            raise ValueError(
+                f"the training loss became {value} at step {step + 1} ({terms}); the learning rate "
+                f"({config.lr:g}, head {config.head_lr:g}) is likely too high for this student"
+            )
         log.losses.append(value)
         log.parts.append({k: float(v) for k, v in parts.items()})
         if config.patience is not None:

@@ -95,7 +95,10 @@ def test_tcs_quality_report_compares_on_shared_episodes(tmp_path, monkeypatch):
     assert f"{default} − student-ce +25.00 +- 0.00" in table, "paired episode by episode"
     assert f"{other} − {default} -16.67 +- " in table
     once = next(line for line in table.splitlines() if line.startswith("| student-kd/teacher-in-loop"))
-    assert once == "| student-kd/teacher-in-loop | 75.00 (one episode) | 1 | 1.00 | 50.00 (one episode) |"
+    assert once == (
+        "| student-kd/teacher-in-loop | 75.00 (one episode) | 1 | 1.00 | 50.00 (one episode) "
+        "| +25.00 (one episode) | - |"
+    ), "paired with the default TCS on its episode; no student-kd records to pair with"
     assert "**Summary**" not in table, "a part summarises only once every method has run"
 
     part = quality.PARTS[1]

@@ -205,6 +205,39 @@ def test_bad_input(tmp_path):
         clf.fit(ArraySource(np.zeros((0, 4, 4), np.uint8), []))
 
 
+@pytest.mark.parametrize(
+    "setting, message",
+    [
+        (dict(lr=float("nan")), "lr must be a finite number > 0"),
+        (dict(head_lr=-1.0), "head_lr must be a finite number > 0"),
+        (dict(steps=2.5), "steps must be an integer >= 1"),
+        (dict(steps=True), "steps must be an integer >= 1"),
+        (dict(batch_size=0), "batch_size must be an integer >= 1"),
+        (dict(teacher_views=-1), "teacher_views must be an integer >= 0"),
+        (dict(decision_weight=1.5), "decision_weight must be a finite number >= 0 and <= 1"),
+        (dict(temperature=0), "temperature must be a finite number > 0"),
+        (dict(weight_decay="0.1"), "weight_decay must be a finite number >= 0"),
+        (dict(seed=1.5), "seed must be an integer"),
+        (dict(device="gpu"), "'gpu' is not a torch device"),
+        (dict(teacher_runtime="onnx"), "teacher_runtime must be one of"),
+    ],
+)
+def test_bad_settings_fail_before_any_work(setting, message, monkeypatch):
+    from fewshot_tcs import features
+
+    monkeypatch.setattr(features, "extract_features", lambda *a, **k: pytest.fail("the teacher pass ran"))
+    x, y = class_images()
+    with pytest.raises(ValueError, match=message):
+        TCSClassifier(**params(**setting)).fit((x, y))
+
+
+def test_a_cuda_device_without_a_gpu_is_refused_before_the_teacher_pass(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    x, y = class_images()
+    with pytest.raises(ValueError, match="sees no CUDA GPU here"):
+        TCSClassifier(**params(device="cuda")).fit((x, y))
+
+
 def test_nan_teacher_features_are_refused(tmp_path):
     from fewshot_tcs.tcs.teacher import TeacherFeatures
 

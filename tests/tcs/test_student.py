@@ -106,6 +106,18 @@ def test_training_lowers_the_loss():
     assert set(log.parts[0]) == {"ce", "mimic"}
 
 
+def test_training_stops_with_a_clear_error_when_the_loss_turns_nan():
+    pics = images(6)
+    bank = ViewBank.build(pics, [str(i) for i in range(6)], 12, (0.5,) * 3, (0.5,) * 3, views=1)
+    labels = torch.tensor([0, 1, 2] * 2)
+    targets = torch.randn(6, 1, 6)
+    targets[2] = float("nan")  # a target that poisons the mimic term as soon as item 2 is drawn
+    objective = TCSObjective(targets, labels, lambda_mimic=1.0, normalize_mimic=False)
+    config = TrainConfig(steps=5, batch_size=6)
+    with pytest.raises(ValueError, match=r"loss became nan at step 1 \(ce .*mimic nan\).*learning rate"):
+        train_student(make_student(), bank, labels, objective, config, quiet=True)
+
+
 def test_normalised_mimic_is_the_error_relative_to_the_targets_variance():
     """Predicting the mean target scores 1 whatever the scale of the teacher's coordinates."""
     targets = torch.randn(40, 1, 6, generator=torch.Generator().manual_seed(0))
