@@ -28,9 +28,9 @@ from PIL import Image
 from tqdm.auto import tqdm
 
 from . import distributed
-from .backbones.runtime import check_runtime, choose_runtime, onnx_forward
+from .backbones.runtime import check_runtime, choose_runtime, onnx_forward, requested_runtime
 from .data import ImageSource, ToRGB
-from .data.paths import cache_root
+from .data.paths import cache_root, folder_name
 from .threads import available_cores
 from .views import ViewTransform, sample_view_params
 
@@ -276,13 +276,16 @@ def extract_features(
     owned = isinstance(backbone, str)
     alias = root / "requests" / f"{_request_key(backbone, pretrained, weights, seed, settings)}.json" if owned else None
     if cache and alias is not None and alias.is_file():
-        # A name seen before: find its entry without building the model.
-        entry = _Entry(root / json.loads(alias.read_text())["model"] / _digest(keys))
-        if entry.complete:
-            return _feature_set(source, entry.open(), json.loads((entry.path / "meta.json").read_text()), entry.path)
+        # A name seen before: find its entry without building the model (a damaged alias is just a miss).
+        try:
+            entry = _Entry(root / json.loads(alias.read_text())["model"] / _digest(keys))
+        except (OSError, ValueError, KeyError, TypeError):
+            entry = None
+        if entry is not None and entry.complete:
+            return _open_complete(entry, source, root)
     model = _build(backbone, pretrained, weights, seed) if owned else backbone
     info, weights_fp = model.info, model.weights_fingerprint
-    model_dir = f"{info.name.replace('/', '_').replace(':', '_')}/" + _digest(
+    model_dir = f"{folder_name(info.name)}/" + _digest(
         {
             "name": info.name,
             "weights": weights_fp,
@@ -305,7 +308,7 @@ def extract_features(
         alias.parent.mkdir(parents=True, exist_ok=True)
         _write_atomic(alias, json.dumps({"model": model_dir}))
     if cache and entry.complete:
-        return _feature_set(source, entry.open(), meta, entry.path)
+        return _open_complete(entry, source, root)
 
     np_dtype = np.dtype(dtype)
     pass_options = {
@@ -502,14 +505,15 @@ def _run_pass(
 
 def _forward(model, runtime: str, device: torch.device, n_images: int, cache_dir) -> Callable:
     """The model's forward on the chosen runtime; under "auto" a failed ONNX export falls back to eager."""
-    chosen = choose_runtime(runtime, device, model, n_images, cache_dir)
+    requested = requested_runtime(runtime, device)
+    chosen = choose_runtime(requested, device, model, n_images, cache_dir)
     if chosen == "onnxruntime":
         try:
             forward = onnx_forward(model, cache_dir)
             log.info("teacher pass of %s: ONNX Runtime on CPU", model.info.name)
             return forward
         except Exception as error:
-            if runtime == "onnxruntime":
+            if requested == "onnxruntime":
                 raise RuntimeError(f"could not run {model.info.name} in ONNX Runtime: {error}") from error
             log.warning("ONNX export of %s failed (%s); the pass runs in eager PyTorch", model.info.name, error)
     log.info("teacher pass of %s: eager PyTorch on %s", model.info.name, device)
@@ -522,6 +526,26 @@ def _write_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(text)
     os.replace(tmp, path)
+
+
+class FeatureCacheError(ValueError):
+    """A cache entry that cannot be read: the message names it and how to clear it."""
+
+
+def _open_complete(entry: _Entry, source: ImageSource, root: Path) -> FeatureSet:
+    """A complete entry as a FeatureSet, checked enough that damage is an error naming the entry."""
+    try:
+        meta = json.loads((entry.path / "meta.json").read_text())
+        arrays = entry.open()
+        rows = len(arrays["features"])
+        if rows != len(source):
+            raise ValueError(f"{rows} rows for {len(source)} items")
+        return _feature_set(source, arrays, meta, entry.path)
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise FeatureCacheError(
+            f"the feature cache entry {entry.path} is damaged ({type(error).__name__}: {error}); delete that "
+            f"folder and run again to compute it anew (deleting the whole cache, {root}, is always safe)"
+        ) from error
 
 
 def _feature_set(source: ImageSource, arrays: dict[str, np.ndarray], meta: dict, path: Path | None) -> FeatureSet:

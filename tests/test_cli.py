@@ -109,3 +109,18 @@ def test_backbones_lists_offline_availability(capsys):
     assert main(["backbones", "efficientnet_*"]) == 0
     out = capsys.readouterr().out
     assert "efficientnet_lite2" in out and "yes" in out
+
+
+def test_predict_with_a_damaged_model_folder_is_one_line_and_exit_2(tmp_path, capsys):
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "config.json").write_text("{not json")
+    (model / "model.safetensors").write_bytes(b"")
+    image = tmp_path / "a.png"
+    from PIL import Image
+
+    Image.new("RGB", (8, 8)).save(image)
+    assert main(["predict", str(model), str(image)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("fewshot-tcs: error: ") and "config.json is not valid JSON" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1

@@ -1,5 +1,6 @@
 import gc
 import weakref
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -173,3 +174,26 @@ def test_feature_set_lookup(source):
 def test_pixel_features(source):
     fs = pixel_features(source, size=8, quiet=True)
     assert fs.values.shape == (10, 64) and 0 <= fs.values.min() and fs.values.max() <= 1
+
+
+@pytest.mark.parametrize("damage", ["truncated features", "bad meta json", "missing features"])
+def test_a_damaged_cache_entry_is_an_error_that_names_it_and_the_fix(source, small_backbone, tmp_path, damage):
+    first = extract_features(small_backbone, source, cache_dir=tmp_path, quiet=True)
+    entry = Path(first.meta["cache"])
+    if damage == "truncated features":
+        data = (entry / "features.npy").read_bytes()
+        (entry / "features.npy").write_bytes(data[: len(data) // 2])
+    elif damage == "bad meta json":
+        (entry / "meta.json").write_text("{not json")
+    else:
+        (entry / "features.npy").unlink()
+    with pytest.raises(features_module.FeatureCacheError, match=f"entry {entry} is damaged .*delete that folder"):
+        extract_features(small_backbone, source, cache_dir=tmp_path, quiet=True)
+
+
+def test_a_damaged_alias_is_only_a_miss(source, counting, tmp_path):
+    extract_features(BACKBONE, source, pretrained=False, seed=0, cache_dir=tmp_path, quiet=True)
+    for alias in (tmp_path / "features" / "requests").glob("*.json"):
+        alias.write_text("{not json")
+    again = extract_features(BACKBONE, source, pretrained=False, seed=0, cache_dir=tmp_path, quiet=True)
+    assert again.values.shape[0] == 10 and len(counting) == 2, "built again to find the entry; no error"

@@ -105,12 +105,13 @@ class ArraySource(ImageSource):
     ):
         if isinstance(labels, torch.Tensor):
             labels = labels.cpu().numpy()
-        labels = np.asarray(labels)
         if len(images) != len(labels):
             raise ValueError(f"{name}: {len(images)} images but {len(labels)} labels; they must be equally many")
         if class_names is None:
-            class_names, labels = class_names_for(labels)
-        elif not np.issubdtype(labels.dtype, np.integer):
+            # Named from the labels as given: np.asarray would turn [1, "1"] into two equal strings first.
+            class_names, labels = class_names_for(list(labels))
+        labels = np.asarray(labels)
+        if not np.issubdtype(labels.dtype, np.integer):
             raise ValueError(f"{name}: with class_names, labels must be integers 0..{len(class_names) - 1}")
         self._images = images
         super().__init__([str(k) for k in range(len(labels))], labels, class_names, name, split, transform)

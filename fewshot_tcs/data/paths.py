@@ -13,6 +13,11 @@ def cache_root() -> Path:
     return Path(os.environ.get("FEWSHOT_TCS_CACHE", Path.home() / ".cache" / "fewshot_tcs")).expanduser()
 
 
+def folder_name(name: str) -> str:
+    """A registry name as one folder name of a cache (``timm:org/model`` -> ``timm_org_model``)."""
+    return name.replace("/", "_").replace(":", "_")
+
+
 def data_roots() -> list[Path]:
     """Folders searched for datasets, in order: ``$FEWSHOT_TCS_DATA`` (``os.pathsep``-separated), the
     download cache, then ``shared/data`` beside the working directory or beside a source checkout."""

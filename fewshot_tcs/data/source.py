@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import math
+import numbers
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -213,11 +215,38 @@ class ConcatSource(ImageSource):
 
 
 def class_names_for(labels: Sequence[Any]) -> tuple[list[str], np.ndarray]:
-    """Sorted class names for raw labels (numbers sort numerically) and each label's index into them."""
-    raw = [label.item() if hasattr(label, "item") else label for label in labels]
+    """Sorted class names for raw labels (numbers sort numerically) and each label's index into them.
+
+    A label is a class name (str) or an integer; a float that is a whole number (``2.0``, as pandas and
+    numpy often give indices) counts as that integer. NaN, None, booleans and fractional numbers are refused,
+    as are labels of different types that would read as one class name (``1`` and ``"1"``).
+    """
+    raw = [_label(label, i) for i, label in enumerate(labels)]
     unique = sorted(set(raw), key=lambda v: (isinstance(v, str), v))
+    names = [str(v) for v in unique]
+    if len(set(names)) < len(names):
+        clash = next(n for n in names if names.count(n) > 1)
+        kinds = sorted({type(v).__name__ for v in unique if str(v) == clash})
+        raise ValueError(
+            f"labels of types {' and '.join(kinds)} both read as class {clash!r}; give every label as one type"
+        )
     position = {value: k for k, value in enumerate(unique)}
-    return [str(v) for v in unique], np.array([position[v] for v in raw], dtype=np.int64)
+    return names, np.array([position[v] for v in raw], dtype=np.int64)
+
+
+def _label(label: Any, position: int) -> str | int:
+    value = label.item() if hasattr(label, "item") else label
+    if isinstance(value, str):
+        return value
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return int(value)
+    if isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value):
+        if float(value).is_integer():
+            return int(value)
+    raise ValueError(
+        f"label {position} is {value!r}: labels must be class names (str) or integer indices (NaN, None, booleans "
+        "and fractional numbers are not classes)"
+    )
 
 
 def read_image(file: Any) -> Image.Image:

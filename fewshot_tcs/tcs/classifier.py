@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import copy
+import inspect
 import json
 import logging
 import math
+import numbers
 import os
 from pathlib import Path
 from typing import Any
@@ -30,6 +32,7 @@ from .trainer import CLEAN_VIEW, TrainConfig, TrainingLog, ViewBank, student_coo
 log = logging.getLogger(__name__)
 
 CONFIG_FILE, WEIGHTS_FILE = "config.json", "model.safetensors"
+MODEL_FORMAT = "fewshot-tcs/folded-student/1"
 
 
 def build_student_backbone(name: str, pretrained: bool, seed: int):
@@ -188,7 +191,8 @@ class TCSClassifier:
         self.quiet = quiet
 
     # -- parameters -------------------------------------------------------------------------------------------
-    def get_params(self) -> dict[str, Any]:
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The hyperparameters as given (``deep`` is scikit-learn's; nothing here is nested)."""
         return {k: v for k, v in vars(self).items() if not k.endswith("_")}
 
     def set_params(self, **params: Any) -> TCSClassifier:
@@ -219,11 +223,9 @@ class TCSClassifier:
             get_spec(name)  # an unknown name fails here, before any work
         _check_numbers(self)
         _check_device(self.device)
-        if self.image_size != "auto" and not (isinstance(self.image_size, int) and self.image_size >= 16):
+        if self.image_size != "auto" and not (_is_integer(self.image_size) and self.image_size >= 16):
             raise ValueError(f"image_size must be an integer >= 16 or 'auto'; got {self.image_size!r}")
-        if self.train_stages not in ("auto", None) and not (
-            isinstance(self.train_stages, int) and self.train_stages >= 1
-        ):
+        if self.train_stages not in ("auto", None) and not (_is_integer(self.train_stages) and self.train_stages >= 1):
             raise ValueError(f"train_stages must be an integer >= 1, None (all) or 'auto'; got {self.train_stages!r}")
 
     # -- fitting ----------------------------------------------------------------------------------------------
@@ -417,14 +419,8 @@ class TCSClassifier:
         """The student's input in batches of ``batch_size`` images (all at once for None), made as needed so
         that a large image set is never held as one float tensor."""
         self._check_fitted()
-        if (
-            isinstance(images, torch.Tensor)
-            and images.ndim == 4
-            and images.shape[1] == 3
-            and images.is_floating_point()
-        ):
-            yield from images.split(batch_size or len(images))
-            return
+        # Every kind of input, tensors included, is read as images exactly as fit read them; a batch already
+        # preprocessed for the student goes to ``model_`` directly.
         source = as_images(images)
         p = self.preprocessing_
         transform = ViewTransform((p["size"], p["size"]), p["mean"], p["std"])
@@ -476,11 +472,8 @@ class TCSClassifier:
         state = {k: v.detach().contiguous() for k, v in self.model_.state_dict().items()}
         save_file(state, str(folder / WEIGHTS_FILE))
         config = {
-            "format": "fewshot-tcs/folded-student/1",
-            "params": {
-                k: (v if isinstance(v, (int, float, str, bool, list, type(None))) else str(v))
-                for k, v in self.get_params().items()
-            },
+            "format": MODEL_FORMAT,
+            "params": {k: _json_value(v) for k, v in self.get_params().items()},
             "classes": [str(c) for c in self.classes_],
             "preprocessing": self.preprocessing_,
             "kept_coordinates": int(self.mask_.sum()),
@@ -496,13 +489,34 @@ class TCSClassifier:
         folder = Path(path)
         if not (folder / CONFIG_FILE).is_file() or not (folder / WEIGHTS_FILE).is_file():
             raise FileNotFoundError(f"{folder} is not a saved TCSClassifier (needs {CONFIG_FILE} and {WEIGHTS_FILE})")
-        config = json.loads((folder / CONFIG_FILE).read_text())
+        config = _read_config(folder / CONFIG_FILE)
         clf = cls(**config["params"])
-        state = load_file(str(folder / WEIGHTS_FILE))
-        body = create_backbone(clf.student, pretrained=False, seed=0)
+        try:
+            state = load_file(str(folder / WEIGHTS_FILE))
+        except Exception as error:
+            raise ValueError(f"{folder / WEIGHTS_FILE} is damaged ({error}); save the model again") from error
+        if "linear.weight" not in state:
+            raise ValueError(f"{folder / WEIGHTS_FILE} holds no folded head (linear.weight); it is not a saved student")
         out_features, in_features = state["linear.weight"].shape
+        if out_features != len(config["classes"]):
+            raise ValueError(
+                f"{folder}: config.json names {len(config['classes'])} classes but the weights' head has "
+                f"{out_features} outputs; the two files do not belong together"
+            )
+        body = create_backbone(clf.student, pretrained=False, seed=0)
         model = FoldedStudent(body, torch.nn.Linear(in_features, out_features))
-        model.load_state_dict(state, strict=True)
+        missing, unexpected = (set(model.state_dict()) - set(state)), (set(state) - set(model.state_dict()))
+        if missing or unexpected:
+            raise ValueError(
+                f"{folder}: the weights do not fit the student {clf.student!r} named in config.json "
+                f"({len(missing)} tensors missing, {len(unexpected)} unexpected, e.g. "
+                f"{sorted(missing or unexpected)[0]!r}); the student name or the weights file was changed"
+            )
+        try:
+            model.load_state_dict(state, strict=True)
+        except RuntimeError as error:  # same names, other shapes
+            first = str(error).splitlines()[1].strip() if "\n" in str(error) else str(error)
+            raise ValueError(f"{folder}: the weights do not fit the student {clf.student!r}: {first}") from error
         clf.model_ = model.to(memory_format=torch.channels_last).eval()
         clf.classes_ = np.array(config["classes"], dtype=object)
         clf.preprocessing_ = config["preprocessing"]
@@ -553,17 +567,47 @@ def _check_numbers(clf: TCSClassifier) -> None:
     """Integer settings are integers in range; real ones finite numbers in range (NaN is refused)."""
     for name, lowest in _INTEGERS.items():
         value = getattr(clf, name)
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < lowest:
+        if not _is_integer(value) or value < lowest:
             raise ValueError(f"{name} must be an integer >= {lowest}; got {value!r}")
     for name, (low, high, open_low) in _REALS.items():
         value = getattr(clf, name)
-        ok = isinstance(value, (int, float, np.number)) and not isinstance(value, bool) and math.isfinite(value)
+        ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
         ok = ok and (value > low if open_low else value >= low) and (high is None or value <= high)
         if not ok:
             bounds = f"{'>' if open_low else '>='} {low}" + (f" and <= {high}" if high is not None else "")
             raise ValueError(f"{name} must be a finite number {bounds}; got {value!r}")
-    if not (isinstance(clf.seed, (int, np.integer)) and not isinstance(clf.seed, bool)):
+    if not _is_integer(clf.seed):
         raise ValueError(f"seed must be an integer; got {clf.seed!r}")
+
+
+def _read_config(path: Path) -> dict:
+    """config.json of a saved classifier, checked: valid JSON, this format, every field present."""
+    try:
+        config = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"{path} is not valid JSON ({error}); the model folder is damaged, save it again") from error
+    if not isinstance(config, dict) or config.get("format") != MODEL_FORMAT:
+        found = config.get("format") if isinstance(config, dict) else None
+        raise ValueError(f"{path} has format {found!r}; this version of fewshot-tcs reads {MODEL_FORMAT!r}")
+    missing = [key for key in ("params", "classes", "preprocessing") if key not in config]
+    if missing:
+        raise ValueError(f"{path} lacks {', '.join(missing)}; the model folder is damaged, save it again")
+    known = set(inspect.signature(TCSClassifier).parameters)
+    unknown = sorted(set(config["params"]) - known)
+    if unknown:
+        raise ValueError(f"{path} has settings this version does not know: {', '.join(unknown)}")
+    return config
+
+
+def _json_value(value: Any) -> Any:
+    """A setting as config.json keeps it: numpy scalars as Python numbers, anything unknown as its text."""
+    if isinstance(value, np.generic):
+        return value.item()
+    return value if isinstance(value, (int, float, str, bool, list, type(None))) else str(value)
+
+
+def _is_integer(value: Any) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def _check_device(device: str | None) -> None:

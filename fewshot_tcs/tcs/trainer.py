@@ -236,8 +236,9 @@ def train_student(
         if not math.isfinite(value):
             terms = ", ".join(f"{k} {float(v):.3g}" for k, v in parts.items())
             raise ValueError(
-                f"the training loss became {value} at step {step + 1} ({terms}); the learning rate "
-                f"({config.lr:g}, head {config.head_lr:g}) is likely too high for this student"
+                f"the training loss became {value} at step {step + 1} ({terms}): the learning rate "
+                f"({config.lr:g}, head {config.head_lr:g}) is too high for this student, or an input (images, "
+                "teacher features) holds NaN or inf"
             )
         log.losses.append(value)
         log.parts.append({k: float(v) for k, v in parts.items()})

@@ -41,6 +41,9 @@ def test_auto_picks_onnxruntime_on_cpu_for_long_passes_only(backbone, tmp_path, 
     assert choose_runtime("torch", CPU, backbone, 10_000, tmp_path) == "torch"
     monkeypatch.setenv(RUNTIME_ENV, "torch")
     assert choose_runtime("auto", CPU, backbone, 10_000, tmp_path) == "torch"
+    monkeypatch.setenv(RUNTIME_ENV, "onnxruntime")  # the variable speaks for CPUs only
+    assert choose_runtime("auto", CPU, backbone, 1, tmp_path) == "onnxruntime"
+    assert choose_runtime("auto", torch.device("cuda"), backbone, 10_000, tmp_path) == "torch"
     with pytest.raises(ValueError, match="runs on CPU"):
         choose_runtime("onnxruntime", torch.device("cuda"), backbone, 10, tmp_path)
 
@@ -72,6 +75,16 @@ def test_a_failed_export_falls_back_to_eager_under_auto_and_fails_loudly_when_as
     assert "runs in eager PyTorch" in caplog.text
     with pytest.raises(RuntimeError, match="unsupported operator"):
         extract_features(backbone, source, cache=False, cache_dir=tmp_path, runtime="onnxruntime", quiet=True)
+
+
+def test_a_cached_export_that_does_not_open_is_made_again(backbone, source, tmp_path):
+    path = export_path(backbone, tmp_path)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"not an onnx graph")
+    features = extract_features(backbone, source, cache=False, cache_dir=tmp_path, runtime="onnxruntime", quiet=True)
+    eager = extract_features(backbone, source, cache=False, runtime="torch", quiet=True)
+    np.testing.assert_allclose(features.values, eager.values, atol=1e-4, rtol=1e-4)
+    assert path.read_bytes()[:17] != b"not an onnx graph"
 
 
 def test_unseeded_random_weights_are_never_cached(tmp_path):

@@ -207,3 +207,26 @@ def test_write_folder_bad_counts(image_folder, tmp_path):
         write_folder(image_folder, tmp_path / "a", n_classes=9)
     with pytest.raises(ValueError, match="has 6 images; per_class=7"):
         write_folder(image_folder, tmp_path / "b", per_class=7)
+
+
+@pytest.mark.parametrize(
+    "labels, message",
+    [
+        ([1, "1", 2, "two"], "labels of types int and str both read as class '1'"),
+        ([0, 1, float("nan"), 1], r"label 2 is nan: labels must be class names \(str\) or integer indices"),
+        ([0, 1, None, 1], "label 2 is None"),
+        ([0, 1.5, 1, 0], "label 1 is 1.5"),
+        ([True, False, True, False], "label 0 is True"),
+    ],
+)
+def test_labels_that_are_not_classes_are_refused(labels, message):
+    pixels = np.zeros((4, 8, 8), np.uint8)
+    with pytest.raises(ValueError, match=message):
+        as_source(pixels, labels)
+    with pytest.raises(ValueError, match=message):
+        as_source(list(pixels), labels)
+
+
+def test_whole_float_labels_are_the_integer_classes():
+    source = as_source(np.zeros((4, 8, 8), np.uint8), np.array([0.0, 2.0, 2.0, 10.0]))
+    assert tuple(source.classes) == ("0", "2", "10") and list(source.labels) == [0, 1, 1, 2]

@@ -1,5 +1,7 @@
 """TCSClassifier end to end on tiny images with a small random teacher and student (seconds, not minutes)."""
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -111,6 +113,53 @@ def test_save_load_predicts_identically(fitted, tmp_path):
     again = TCSClassifier.load(folder)
     np.testing.assert_allclose(again.decision_function(x), clf.decision_function(x), rtol=1e-5, atol=1e-5)
     assert list(again.predict(x)) == list(clf.predict(x))
+
+
+def test_predict_reads_a_tensor_batch_as_fit_reads_it(fitted):
+    clf, x, _ = fitted
+    tensor = torch.as_tensor(x).permute(0, 3, 1, 2).float() / 255  # (N, 3, H, W) in [0, 1], as fit accepts
+    np.testing.assert_allclose(clf.decision_function(tensor), clf.decision_function(x), atol=1e-4)
+    with pytest.raises(ValueError, match="an image batch must be"):
+        clf.predict(torch.zeros(500, 17))
+
+
+def _damage(folder, case):
+    config = json.loads((folder / "config.json").read_text())
+    if case == "bad json":
+        (folder / "config.json").write_text("{not json")
+    elif case == "other format":
+        (folder / "config.json").write_text(json.dumps({**config, "format": "fewshot-tcs/folded-student/9"}))
+    elif case == "missing classes":
+        (folder / "config.json").write_text(json.dumps({k: v for k, v in config.items() if k != "classes"}))
+    elif case == "unknown setting":
+        (folder / "config.json").write_text(json.dumps({**config, "params": {**config["params"], "lr_typo": 1}}))
+    elif case == "fewer class names":
+        (folder / "config.json").write_text(json.dumps({**config, "classes": config["classes"][:2]}))
+    elif case == "other student":
+        params = {**config["params"], "student": "mobilenetv2_100"}
+        (folder / "config.json").write_text(json.dumps({**config, "params": params}))
+    elif case == "truncated weights":
+        data = (folder / "model.safetensors").read_bytes()
+        (folder / "model.safetensors").write_bytes(data[: len(data) // 2])
+
+
+@pytest.mark.parametrize(
+    "case, message",
+    [
+        ("bad json", "config.json is not valid JSON"),
+        ("other format", "has format 'fewshot-tcs/folded-student/9'; this version of fewshot-tcs reads"),
+        ("missing classes", "config.json lacks classes"),
+        ("unknown setting", "settings this version does not know: lr_typo"),
+        ("fewer class names", "names 2 classes but the weights' head has 3 outputs"),
+        ("other student", "the weights do not fit the student 'mobilenetv2_100'"),
+        ("truncated weights", "model.safetensors is damaged"),
+    ],
+)
+def test_load_refuses_a_damaged_or_mismatched_model_folder(fitted, tmp_path, case, message):
+    folder = fitted[0].save(tmp_path / "model")
+    _damage(folder, case)
+    with pytest.raises(ValueError, match=message):
+        TCSClassifier.load(folder)
 
 
 def test_onnx_and_torchscript_exports_match_torch(fitted, tmp_path):
@@ -229,6 +278,17 @@ def test_bad_settings_fail_before_any_work(setting, message, monkeypatch):
     x, y = class_images()
     with pytest.raises(ValueError, match=message):
         TCSClassifier(**params(**setting)).fit((x, y))
+
+
+def test_numpy_integers_are_integers_and_clone_keeps_the_settings(tmp_path):
+    from sklearn.base import clone
+
+    clf = TCSClassifier(**params(steps=np.int64(3), image_size=np.int64(24), teacher_runtime="torch"))
+    copy = clone(clf)
+    assert copy.get_params() == clf.get_params() and copy is not clf
+    x, y = class_images()
+    folder = clf.fit((x, y)).save(tmp_path / "model")
+    assert json.loads((folder / "config.json").read_text())["params"]["steps"] == 3
 
 
 def test_a_cuda_device_without_a_gpu_is_refused_before_the_teacher_pass(monkeypatch):
