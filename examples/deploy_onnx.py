@@ -71,14 +71,16 @@ def main() -> None:
     truth = np.array([test.classes[k] for k in test.labels])
     print(f"ONNX Runtime, PIL preprocessing: {np.mean(predicted == truth):.1%} on {len(files)} held-out images")
 
-    # The same normalised batch through the PyTorch student (a float tensor skips the library's preprocessing).
-    torch_logits = clf.decision_function(torch.from_numpy(batch))
+    # The same normalised batch through the PyTorch student itself (``predict`` would preprocess it again).
+    with torch.inference_mode():
+        torch_logits = clf.model_(torch.from_numpy(batch)).numpy()
     print(f"largest |ONNX - PyTorch| logit difference: {np.abs(logits - torch_logits).max():.2e}")
     agree = np.mean(predicted == clf.predict(files))
     print(f"ONNX (PIL resize) and PyTorch (library resize) predictions agree on {agree:.1%} of images")
 
     onnx_rate = images_per_second(lambda x: session.run(None, {input_name: x}), batch)
-    torch_rate = images_per_second(lambda x: clf.decision_function(torch.from_numpy(x)), batch)
+    with torch.inference_mode():
+        torch_rate = images_per_second(lambda x: clf.model_(torch.from_numpy(x)), batch)
     print(f"images/s on this CPU, batch {len(batch)}: ONNX Runtime {onnx_rate:.0f}, PyTorch {torch_rate:.0f}")
 
 

@@ -152,6 +152,9 @@ def benchmark(
     queries = {i for eps in by_shots.values() for e in eps for i in e.query} - trained_on
     if not views:
         trained_on, queries = trained_on | queries, set()
+    student_params = {"teacher_weights": weights, **(method_params or {})} if weights else (method_params or {})
+    for method in methods:  # an unknown method name fails here, not after the teacher pass
+        resolve_method(method, backbone, student_params)
     teacher = dict(cache_dir=cache_dir, pretrained=pretrained, weights=weights, dtype=dtype, quiet=quiet)
     # Views are cached for the images students train on; queries need only their clean features.
     features = teacher_pass(backbone, source.subset(source.index_of(sorted(trained_on))), views=views, **teacher)
@@ -159,7 +162,6 @@ def benchmark(
         features = features.with_rows_of(
             teacher_pass(backbone, source.subset(source.index_of(sorted(queries))), **teacher)
         )
-    student_params = {"teacher_weights": weights, **(method_params or {})} if weights else (method_params or {})
     result = BenchmarkResult(dataset=source.name, backbone=backbone)
     for k, episode_list in by_shots.items():
         for method in methods:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +32,7 @@ def fit_folder(
     Returns the report's text (empty on ranks other than 0 under torchrun, which write nothing).
     """
     TCSClassifier(seed=seed, **params)._check_params()
+    _check_writable(Path(out))
     source = FolderSource(folder)
     counts = source.class_counts()
     too_few = {name: n for name, n in counts.items() if n < 2}
@@ -82,3 +84,15 @@ def fit_folder(
     )
     (out / "report.md").write_text(report + "\n")
     return report
+
+
+def _check_writable(out: Path) -> None:
+    """``out`` can take the model and report, checked before any training."""
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"the output {out} is a file; give a folder for the model and report")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as error:
+        raise ValueError(f"cannot write to {out} ({error.strerror}); give a folder you can write to") from error

@@ -38,6 +38,16 @@ def test_every_method_on_the_same_episodes(colours, tmp_path):
     assert (tmp_path / "r" / "colours-5w5s.jsonl").is_file()
 
 
+def test_an_unknown_method_fails_before_the_teacher_pass(colours, monkeypatch):
+    import sys
+
+    monkeypatch.setattr(
+        sys.modules["fewshot_tcs.benchmark"], "teacher_pass", lambda *a, **k: pytest.fail("the teacher pass ran")
+    )
+    with pytest.raises(ValueError, match="unknown method 'protonett'. Did you mean"):
+        benchmark(colours, methods=["protonet", "protonett"], backbone=TEACHER, n_episodes=2, pretrained=False)
+
+
 def test_committed_episode_files_by_name():
     for name in (
         "omniglot-small/5w1s",

@@ -65,6 +65,10 @@ def test_fit_mistakes_exit_2_with_a_message(character_folder, tmp_path, capsys):
     assert main(["fit", str(character_folder), "--backbone", "no_such_net"]) == 2
     err = capsys.readouterr().err
     assert "unknown backbone 'no_such_net'" in err and "Traceback" not in err
+    a_file = tmp_path / "taken"
+    a_file.write_text("")
+    assert main(["fit", str(character_folder), "--out", str(a_file), *FAST]) == 2
+    assert f"the output {a_file} is a file" in capsys.readouterr().err, "refused before any training"
     for extra in sorted((character_folder / "char2").iterdir())[1:]:
         extra.unlink()
     assert main(["fit", str(character_folder), "--out", str(tmp_path / "r"), *FAST]) == 2

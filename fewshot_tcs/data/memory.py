@@ -12,13 +12,13 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .source import ImageLoadError, ImageSource, class_names_for, read_image
+from .source import ImageLoadError, ImageSource, class_names_for, pixels_uint8, read_image
 
 
 def to_pil(array: Any) -> Image.Image:
     """A numpy array or torch tensor -> PIL image.
 
-    Accepts (H, W), (H, W, C) and, for tensors, (C, H, W) with C in 1, 3, 4; uint8 or floats in [0, 1].
+    Accepts (H, W), (H, W, C) and, for tensors, (C, H, W) with C in 1, 3, 4; values as ``pixels_uint8`` reads them.
     """
     if isinstance(array, torch.Tensor):
         array = array.detach().cpu()
@@ -30,15 +30,7 @@ def to_pil(array: Any) -> Image.Image:
         array = array[..., 0]
     if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[-1] not in (3, 4)):
         raise ValueError(f"an image array must be (H, W), (H, W, C) or (C, H, W) with C in 1, 3, 4; got {array.shape}")
-    if array.dtype != np.uint8:
-        if not np.issubdtype(array.dtype, np.floating) and not np.issubdtype(array.dtype, np.integer):
-            raise ValueError(f"image arrays must be uint8 or float; got {array.dtype}")
-        if np.issubdtype(array.dtype, np.floating):
-            if not np.isfinite(array).all():
-                raise ValueError("image array contains NaN or infinite values")
-            array = array * 255.0 if array.max() <= 1.0 else array
-        array = np.clip(np.rint(array), 0, 255).astype(np.uint8)
-    return Image.fromarray(array)
+    return Image.fromarray(pixels_uint8(array))
 
 
 class ListSource(ImageSource):

@@ -253,4 +253,32 @@ def read_image(file: Any) -> Image.Image:
     """Open and decode an image file (path or binary file object) fully, so no handle stays open."""
     with Image.open(file) as image:
         image.load()
-        return image
+    if image.mode in ("I", "F") or image.mode.startswith("I;16"):
+        # 16-bit and 32-bit greyscale: converting to RGB would clip every value above 255 to white.
+        array = np.asarray(image)
+        if array.dtype.kind in "iu" and 255 < array.max() <= 65535 and array.min() >= 0:
+            array = array.astype(np.uint16)  # a 16-bit image, whatever integer type PIL gave it
+        image = Image.fromarray(pixels_uint8(array))
+    return image
+
+
+def pixels_uint8(array: np.ndarray) -> np.ndarray:
+    """Pixel values as uint8, never clipped: floats in [0, 1] are scaled by 255, floats and integers in
+    [0, 255] kept, uint16 (16-bit images) divided by 257; anything else cannot be pixels and is refused."""
+    if array.dtype == np.uint8:
+        return array
+    if array.dtype == np.uint16:
+        return np.rint(array / 257.0).astype(np.uint8)
+    if not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)):
+        raise ValueError(f"image arrays must be uint8, uint16, other integers in 0..255 or float; got {array.dtype}")
+    if np.issubdtype(array.dtype, np.floating) and not np.isfinite(array).all():
+        raise ValueError("image array contains NaN or infinite values")
+    low, high = float(array.min()), float(array.max())
+    if low < 0 or high > 255:
+        raise ValueError(
+            f"image values run from {low:.3g} to {high:.3g}; pixels are floats in [0, 1] or values in [0, 255]. "
+            "Pass the images before any normalisation (the student normalises them itself)"
+        )
+    if np.issubdtype(array.dtype, np.floating) and high <= 1.0:
+        array = array * 255.0
+    return np.rint(array).astype(np.uint8)

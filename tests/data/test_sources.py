@@ -230,3 +230,33 @@ def test_labels_that_are_not_classes_are_refused(labels, message):
 def test_whole_float_labels_are_the_integer_classes():
     source = as_source(np.zeros((4, 8, 8), np.uint8), np.array([0.0, 2.0, 2.0, 10.0]))
     assert tuple(source.classes) == ("0", "2", "10") and list(source.labels) == [0, 1, 1, 2]
+
+
+def test_a_16_bit_png_is_scaled_not_clipped(tmp_path):
+    from fewshot_tcs.data.source import read_image
+
+    ramp = np.tile(np.linspace(0, 65535, 32).astype(np.uint16), (8, 1))
+    Image.fromarray(ramp).save(tmp_path / "deep.png")
+    pixels = np.asarray(read_image(tmp_path / "deep.png").convert("L"))
+    np.testing.assert_allclose(pixels, ramp / 257, atol=1)
+    assert (pixels == 255).mean() < 0.05, "only the top of the ramp is white"
+
+
+def test_uint16_arrays_are_16_bit_images():
+    ramp = np.tile(np.linspace(0, 65535, 16).astype(np.uint16), (8, 1))
+    image = as_source(ramp[None], ["a"]).load(0)
+    np.testing.assert_allclose(np.asarray(image.convert("L")), ramp / 257, atol=1)
+
+
+@pytest.mark.parametrize(
+    "pixels",
+    [
+        np.random.default_rng(0).normal(size=(8, 8, 3)).astype(np.float32),  # standardised: mean 0, std 1
+        np.full((8, 8), 300.0),
+        np.full((8, 8), -3, dtype=np.int32),
+    ],
+    ids=["standardised", "above-255", "negative-int"],
+)
+def test_values_that_cannot_be_pixels_are_refused(pixels):
+    with pytest.raises(ImageLoadError, match="pixels are floats in \\[0, 1\\] or values in \\[0, 255\\]"):
+        as_source(pixels[None], ["a"]).load(0)
