@@ -11,6 +11,7 @@ entry first copies the rows of items it shares with earlier entries of the same 
 
 from __future__ import annotations
 
+import errno
 import gc
 import hashlib
 import json
@@ -157,14 +158,34 @@ def _create_arrays(entry: _Entry, n: int, dim: int, views: int, dtype: np.dtype)
             arrays[name] = np.load(file, mmap_mode="r+")
         else:
             arrays[name] = np.lib.format.open_memmap(file, mode="w+", dtype=array_dtype, shape=shape)
+            _reserve(file)
     done_file = entry.path / "done.npy"
-    done = (
-        np.load(done_file, mmap_mode="r+")
-        if done_file.exists()
-        else np.lib.format.open_memmap(done_file, mode="w+", dtype=bool, shape=(n,))
-    )
+    if done_file.exists():
+        done = np.load(done_file, mmap_mode="r+")
+    else:
+        done = np.lib.format.open_memmap(done_file, mode="w+", dtype=bool, shape=(n,))
+        _reserve(done_file)
     arrays["done"] = done
     return arrays
+
+
+def _reserve(file: Path) -> None:
+    """Allocate a new memory-mapped file's blocks now: a full disk is then a clear error here, not a bus
+    error when the pass first writes to a page the disk has no room for."""
+    size = file.stat().st_size
+    try:
+        with open(file, "r+b") as f:
+            os.posix_fallocate(f.fileno(), 0, size)
+    except AttributeError:  # no posix_fallocate on this platform
+        return
+    except OSError as error:
+        if error.errno != errno.ENOSPC:
+            return  # a file system that cannot preallocate: the sparse file still works
+        raise OSError(
+            errno.ENOSPC,
+            f"no space left for the feature cache ({size / 2**20:.0f} MiB for {file}); free space there or point "
+            "$FEWSHOT_TCS_CACHE (or cache_dir=) at a disk with room",
+        ) from error
 
 
 def _seed_from_siblings(entry: _Entry, keys: list[str], arrays: dict[str, np.ndarray], limit: int = 8) -> int:

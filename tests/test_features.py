@@ -197,3 +197,22 @@ def test_a_damaged_alias_is_only_a_miss(source, counting, tmp_path):
         alias.write_text("{not json")
     again = extract_features(BACKBONE, source, pretrained=False, seed=0, cache_dir=tmp_path, quiet=True)
     assert again.values.shape[0] == 10 and len(counting) == 2, "built again to find the entry; no error"
+
+
+def test_a_full_disk_is_a_clear_error_before_the_pass(source, small_backbone, tmp_path, monkeypatch):
+    import errno
+    import os
+
+    def full(fd, offset, length):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "posix_fallocate", full, raising=False)
+    with pytest.raises(OSError, match="no space left for the feature cache .*FEWSHOT_TCS_CACHE") as caught:
+        extract_features(small_backbone, source, cache_dir=tmp_path, quiet=True)
+    assert caught.value.errno == errno.ENOSPC
+
+
+def test_new_cache_files_are_allocated_on_disk(source, small_backbone, tmp_path):
+    first = extract_features(small_backbone, source, cache_dir=tmp_path, quiet=True)
+    features_file = Path(first.meta["cache"]) / "features.npy"
+    assert features_file.stat().st_blocks * 512 >= features_file.stat().st_size, "not a sparse file"
