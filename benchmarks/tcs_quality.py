@@ -114,13 +114,20 @@ def _episode_key(support) -> bytes:
     return support.features.tobytes()
 
 
-class ReadoutRecorder(StudentTCS):
-    """student-tcs under the default readout that also keeps, per episode, its predictions under the other
-    readout (the same training, through ``TCSClassifier.with_readout``), for ReadoutReplay to report."""
+class _SharesReplays(StudentTCS):
+    """student-tcs holding the replay table its recorder and replayer share (state, not a setting)."""
 
     def __init__(self, replays: dict[bytes, np.ndarray], **params):
         super().__init__(**params)
         self.replays = replays
+
+    def get_params(self, deep: bool = True) -> dict:
+        return {k: v for k, v in super().get_params(deep).items() if k != "replays"}
+
+
+class ReadoutRecorder(_SharesReplays):
+    """student-tcs under the default readout that also keeps, per episode, its predictions under the other
+    readout (the same training, through ``TCSClassifier.with_readout``), for ReadoutReplay to report."""
 
     def fit(self, support, y=None, unlabeled=None):
         self.key_ = _episode_key(support)
@@ -134,13 +141,9 @@ class ReadoutRecorder(StudentTCS):
         return super().predict_proba(query)
 
 
-class ReadoutReplay(StudentTCS):
+class ReadoutReplay(_SharesReplays):
     """student-tcs under the other readout: the recorder's predictions on the same episode when it ran in
     this process (so its training seconds are only the lookup), else a training of its own (a resumed run)."""
-
-    def __init__(self, replays: dict[bytes, np.ndarray], **params):
-        super().__init__(**params)
-        self.replays = replays
 
     def fit(self, support, y=None, unlabeled=None):
         self.key_ = _episode_key(support)

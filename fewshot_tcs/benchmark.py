@@ -16,15 +16,16 @@ from typing import Any
 
 import numpy as np
 
+from . import defaults
+from .backbones.errors import WeightsNotFoundError
 from .data import ImageSource, as_source, load_source
-from .episodes import Episode, EpisodeSampler, check_episodes, episode_source, load_episodes
+from .episodes import Episode, EpisodeSampler, check_episodes, episode_source, load_episodes, named_episodes
 from .evaluate import evaluate, item_set
 from .methods import FewShotMethod, ItemSet, create_method
 from .report import markdown_table
-from .results import EvaluationResult, ResultsLog
+from .results import EvaluationResult, ResultsLog, method_settings, teacher_provenance
 from .tcs.teacher import teacher_pass
 
-EPISODES_DIR = Path(__file__).resolve().parent.parent / "episodes"
 STUDENT_METHODS = ("student-tcs-kd", "student-tcs", "student-ce", "student-kd", "student-probe")
 
 
@@ -57,15 +58,12 @@ class BenchmarkResult:
         return markdown_table(self.rows())
 
 
-def named_episodes(name: str) -> Path:
-    """A committed episode file by name: ``omniglot-small/5w5s`` -> episodes/omniglot-small/5w5s.jsonl.gz."""
-    path = EPISODES_DIR / f"{name}.jsonl.gz"
-    if not path.is_file():
-        known = sorted(
-            str(p.relative_to(EPISODES_DIR)).removesuffix(".jsonl.gz") for p in EPISODES_DIR.rglob("*.jsonl.gz")
-        )
-        raise FileNotFoundError(f"no committed episode file {name!r}; known: {known}")
-    return path
+def _teacher_pass(*args: Any, **kwargs: Any):
+    """``teacher_pass``, its missing-weights hints in this module's words (``weights=``, ``pretrained=``)."""
+    try:
+        return teacher_pass(*args, **kwargs)
+    except WeightsNotFoundError as error:
+        raise error.for_interface("benchmark") from None
 
 
 def resolve_method(method: str | FewShotMethod, backbone: Any, params: dict) -> FewShotMethod:
@@ -112,13 +110,13 @@ def _episode_lists(
 
 def benchmark(
     dataset: Any,
-    methods: Sequence[str | FewShotMethod] = ("protonet", "logistic", "tcs-probe"),
-    backbone: str | list[str] = "dinov2_vits14",
-    n_way: int = 5,
-    shots: Sequence[int] = (1, 5),
-    n_episodes: int = 600,
+    methods: Sequence[str | FewShotMethod] = defaults.BENCH_METHODS,
+    backbone: str | list[str] = defaults.TEACHER,
+    n_way: int = defaults.N_WAY,
+    shots: Sequence[int] = defaults.SHOTS,
+    n_episodes: int = defaults.N_EPISODES,
     seed: int = 0,
-    n_query: int = 15,
+    n_query: int = defaults.N_QUERY,
     n_unlabeled: int = 0,
     episodes: str | os.PathLike | list[Episode] | None = None,
     split: str | None = None,
@@ -129,7 +127,7 @@ def benchmark(
     pretrained: bool = True,
     weights: str | os.PathLike | None = None,
     dtype: str = "float32",
-    quiet: bool = False,
+    quiet: bool | None = None,
 ) -> BenchmarkResult:
     """Every method on the same episodes, one teacher pass shared by all.
 
@@ -157,10 +155,10 @@ def benchmark(
         resolve_method(method, backbone, student_params)
     teacher = dict(cache_dir=cache_dir, pretrained=pretrained, weights=weights, dtype=dtype, quiet=quiet)
     # Views are cached for the images students train on; queries need only their clean features.
-    features = teacher_pass(backbone, source.subset(source.index_of(sorted(trained_on))), views=views, **teacher)
+    features = _teacher_pass(backbone, source.subset(source.index_of(sorted(trained_on))), views=views, **teacher)
     if queries:
         features = features.with_rows_of(
-            teacher_pass(backbone, source.subset(source.index_of(sorted(queries))), **teacher)
+            _teacher_pass(backbone, source.subset(source.index_of(sorted(queries))), **teacher)
         )
     result = BenchmarkResult(dataset=source.name, backbone=backbone)
     for k, episode_list in by_shots.items():
@@ -205,7 +203,7 @@ def allway_benchmark(
     train: Any,
     test: Any,
     methods: Sequence[str | FewShotMethod] = ("protonet", "logistic"),
-    backbone: str | list[str] = "dinov2_vits14",
+    backbone: str | list[str] = defaults.TEACHER,
     shots: Sequence[int] = (1, 2, 4, 8, 16),
     seeds: Sequence[int] = (0, 1, 2),
     views: int = 0,
@@ -214,7 +212,7 @@ def allway_benchmark(
     cache_dir: str | os.PathLike | None = None,
     pretrained: bool = True,
     weights: str | os.PathLike | None = None,
-    quiet: bool = False,
+    quiet: bool | None = None,
 ) -> dict[tuple[str, int], EvaluationResult]:
     """The all-way K-shot protocol (CoOp): accuracy on the full test split, one entry per seed.
 
@@ -229,15 +227,24 @@ def allway_benchmark(
     tasks = {k: allway_tasks(train, k, seeds) for k in shots}
     used = sorted({i for ts in tasks.values() for t in ts for i in t.support})
     teacher = dict(cache_dir=cache_dir, pretrained=pretrained, weights=weights, quiet=quiet)
-    train_features = teacher_pass(backbone, train.subset(train.index_of(used)), views=views, **teacher)
-    test_features = teacher_pass(backbone, test, **teacher)
+    train_features = _teacher_pass(backbone, train.subset(train.index_of(used)), views=views, **teacher)
+    test_features = _teacher_pass(backbone, test, **teacher)
     test_items = ItemSet(features=np.asarray(test_features.values, dtype=np.float32), images=test)
     params = {"teacher_weights": weights, **(method_params or {})} if weights else (method_params or {})
+    protocol = {
+        "protocol": "all-way",
+        "n_way": len(train.classes),
+        "train": f"{train.name} {train.fingerprint()}",
+        "test": f"{test.name} {test.fingerprint()}",
+        "test_items": len(test),
+    }
     results = {}
     for k, task_list in tasks.items():
         log = ResultsLog(Path(out) / f"allway-{k}s.jsonl") if out is not None else None
+        run = {"teacher": teacher_provenance(test_features), "protocol": {**protocol, "k_shot": k}}
         for method in methods:
             instance = resolve_method(method, backbone, params)
+            stamp = log.check(instance.name, run, method_settings(instance, train_features)) if log else {}
             done = {}
             uses_images = "images" in getattr(instance, "needs", "features")
             for task in task_list:
@@ -260,7 +267,7 @@ def allway_benchmark(
                 }
                 done[task.seed] = record
                 if log is not None:
-                    log.append(record)
+                    log.append({**record, **stamp})
             rows = [done[seed] for seed in seeds]
             results[(instance.name, k)] = EvaluationResult(
                 method=instance.name,
@@ -269,14 +276,7 @@ def allway_benchmark(
                 fit_seconds=np.array([r["fit_seconds"] for r in rows]),
                 predict_seconds=np.array([r["predict_seconds"] for r in rows]),
                 seed=None,
-                protocol={
-                    "protocol": "all-way",
-                    "n_way": len(train.classes),
-                    "k_shot": k,
-                    "seeds": list(seeds),
-                    "setting": "inductive",
-                    "test_items": len(test),
-                },
+                protocol={**protocol, "k_shot": k, "seeds": list(seeds), "setting": "inductive"},
                 dataset=test.name,
             )
     return results

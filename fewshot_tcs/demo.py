@@ -24,7 +24,7 @@ VIEWS = 4
 STUDENT_EPISODES = 5
 
 
-def run_demo(out: str | os.PathLike = "runs/demo", n_episodes: int = 30, quiet: bool = False) -> str:
+def run_demo(out: str | os.PathLike = "runs/demo", n_episodes: int = 30, quiet: bool | None = None) -> str:
     start = time.perf_counter()
     out = Path(out)
     source = load_source("fashion-mnist", split="test", download=True)

@@ -231,11 +231,32 @@ def save_episodes(episodes: Iterable[Episode], path: str | os.PathLike) -> Path:
     return path
 
 
+EPISODE_FILES = Path(__file__).resolve().parent / "episode_files"
+
+
+def list_episode_files() -> list[str]:
+    """Names of the episode files shipped with the package (``omniglot-small/5w5s``, ``cifar10/5w1s``, ...)."""
+    return sorted(
+        str(p.relative_to(EPISODE_FILES)).removesuffix(".jsonl.gz") for p in EPISODE_FILES.rglob("*.jsonl.gz")
+    )
+
+
+def named_episodes(name: str) -> Path:
+    """A shipped episode file by name: ``omniglot-small/5w5s`` -> its ``.jsonl.gz`` inside the package."""
+    path = EPISODE_FILES / f"{name}.jsonl.gz"
+    if not path.is_file():
+        raise FileNotFoundError(f"no episode file named {name!r}; shipped: {list_episode_files()}")
+    return path
+
+
 def load_episodes(path: str | os.PathLike, source: ImageSource | None = None) -> list[Episode]:
-    """Read an episode file; with ``source``, check it was sampled from the same data."""
+    """Read an episode file (a path, or the name of a shipped one such as ``omniglot-small/5w5s``); with
+    ``source``, check it was sampled from the same data."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"episode file {path} does not exist")
+        if not (EPISODE_FILES / f"{path}.jsonl.gz").is_file():
+            raise FileNotFoundError(f"episode file {path} does not exist; shipped by name: {list_episode_files()}")
+        path = EPISODE_FILES / f"{path}.jsonl.gz"
     episodes = []
     with gzip.open(path, "rt", encoding="utf-8") if path.suffix == ".gz" else open(path, encoding="utf-8") as f:
         for line_no, line in enumerate(f, 1):

@@ -17,7 +17,7 @@ from .data import ImageSource
 from .episodes import Episode, EpisodeSampler, check_episodes, load_episodes
 from .features import FeatureSet
 from .methods import FewShotMethod, ItemSet
-from .results import EvaluationResult, ResultsLog
+from .results import EvaluationResult, ResultsLog, method_settings, teacher_provenance
 
 EpisodesLike = EpisodeSampler | Iterable[Episode] | str | os.PathLike
 # Features gathered per batch of episodes: small enough to stay in cache, large enough to amortise the calls.
@@ -75,7 +75,7 @@ def evaluate(
     features: FeatureSet | np.ndarray | None = None,
     source: ImageSource | None = None,
     out: str | os.PathLike | None = None,
-    quiet: bool = False,
+    quiet: bool | None = None,
     name: str | None = None,
     batched: bool | None = None,
 ) -> EvaluationResult:
@@ -111,7 +111,21 @@ def evaluate(
     feature_set = _as_feature_set(features, source)
     setting = "transductive" if getattr(method, "transductive", False) else "inductive"
     parallel = distributed.init()
+    first = episode_list[0]
+    protocol = {
+        "n_way": first.n_way,
+        "k_shot": len(first.support) // first.n_way,
+        "n_query": len(first.query) // first.n_way,
+        "n_unlabeled": len(first.unlabeled) // first.n_way,
+        "setting": setting,
+    }
     log = ResultsLog(out) if out is not None and distributed.is_main() else None
+    if log is not None:
+        run = {
+            "teacher": teacher_provenance(feature_set) if feature_set is not None else None,
+            "protocol": {"dataset": first.dataset, **{k: v for k, v in protocol.items() if k != "setting"}},
+        }
+        stamp = log.check(name, run, method_settings(method, feature_set))
     records = [log.get(name, e.index, e.key) if log else None for e in episode_list]
     if parallel:
         records = distributed.broadcast(records)  # rank 0 read the results file
@@ -129,22 +143,14 @@ def evaluate(
             yield [(next(done), record) for record in finished]
 
     desc = f"{name} on {episode_list[0].dataset or 'episodes'}"
-    quiet = quiet or not distributed.is_main()
+    quiet = True if not distributed.is_main() else quiet
     with tqdm(total=len(records), initial=len(records) - len(todo), desc=desc, disable=quiet) as bar:
         for finished in _gathered(run(mine)) if parallel else run(mine):
             for position, record in finished:
                 if log:
-                    log.append(record)
+                    log.append({**record, **stamp})
                 records[position] = record
             bar.update(len(finished))
-    first = episode_list[0]
-    protocol = {
-        "n_way": first.n_way,
-        "k_shot": len(first.support) // first.n_way,
-        "n_query": len(first.query) // first.n_way,
-        "n_unlabeled": len(first.unlabeled) // first.n_way,
-        "setting": setting,
-    }
     return EvaluationResult(
         method=name,
         accuracies=np.array([r["accuracy"] for r in records]),

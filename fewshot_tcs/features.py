@@ -30,7 +30,7 @@ from tqdm.auto import tqdm
 
 from . import distributed
 from .backbones.runtime import check_runtime, choose_runtime, onnx_forward, requested_runtime
-from .data import ImageSource, ToRGB
+from .data import ImageSource, ToRGB, as_any_images
 from .data.paths import cache_root, folder_name
 from .threads import available_cores
 from .views import ViewTransform, sample_view_params
@@ -52,6 +52,11 @@ class FeatureSet:
     meta: dict = field(default_factory=dict)
     views: np.ndarray | None = None
     view_params: np.ndarray | None = None
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        """``np.asarray(features)``: the ``(n, d)`` values (float32 unless ``dtype`` says otherwise)."""
+        values = np.asarray(self.values, dtype=dtype or np.float32)
+        return values.copy() if copy else values
 
     def __post_init__(self) -> None:
         if len(self.ids) != len(self.values):
@@ -94,7 +99,7 @@ def l2_normalize(x: np.ndarray) -> np.ndarray:
     return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
 
 
-def pixel_features(source: ImageSource, size: int = 28, mode: str = "L", quiet: bool = False) -> FeatureSet:
+def pixel_features(source: ImageSource, size: int = 28, mode: str = "L", quiet: bool | None = None) -> FeatureSet:
     """Raw pixels as features: each image resized to ``size x size`` in ``mode``, scaled to [0, 1]."""
     to_rgb = ToRGB()
     values = np.empty((len(source), size * size * len(mode)), dtype=np.float32)
@@ -251,7 +256,7 @@ def default_workers(n_items: int) -> int:
 
 def extract_features(
     backbone: Any,
-    source: ImageSource,
+    source: Any,
     items: Sequence[int] | None = None,
     *,
     pretrained: bool = True,
@@ -266,11 +271,14 @@ def extract_features(
     dtype: str = "float32",
     seed: int | None = None,
     runtime: str = "auto",
-    quiet: bool = False,
+    quiet: bool | None = None,
 ) -> FeatureSet:
     """Pooled teacher features of ``source`` (or the positions ``items``), from the cache where possible.
 
     Args:
+        source: images in any kind ``fit`` takes (an ImageSource, a class folder, pairs, ``(images, labels)``
+            arrays, a Hugging Face dataset, a dataset name) or ``predict`` takes (a folder of images, a list
+            of paths / PIL images / arrays, a batch).
         backbone: a registry name (built only if something is missing, and released afterwards) or a
             Backbone from ``create_backbone``; ``pretrained``, ``weights`` and ``seed`` (for random
             weights) are passed to ``create_backbone``.
@@ -289,6 +297,7 @@ def extract_features(
     if dtype not in ("float32", "float16"):
         raise ValueError(f"dtype must be 'float32' or 'float16'; got {dtype!r}")
     check_runtime(runtime)
+    source = as_any_images(source)
     if items is not None:
         source = source.subset(items)
     keys = _item_keys(source)
@@ -426,7 +435,7 @@ def _sharded_pass(
         arrays = _create_arrays(shard, len(mine), dim, views, dtype)
         if views:
             arrays["view_params"][:] = view_params
-        options = {**pass_options, "quiet": pass_options["quiet"] or rank != 0}
+        options = {**pass_options, "quiet": True if rank != 0 else pass_options["quiet"]}
         _run_pass(model, source.subset(mine), np.arange(len(mine)), arrays, views, **options)
         for array in arrays.values():
             array.flush()
@@ -488,7 +497,7 @@ def _run_pass(
     num_workers: int | None,
     runtime: str,
     cache_dir,
-    quiet: bool,
+    quiet: bool | None,
 ) -> None:
     device = torch.device(device) if device is not None else default_device()
     batch_size = batch_size or (128 if device.type == "cuda" else 16)

@@ -10,10 +10,15 @@ import numpy as np
 from sklearn.model_selection import StratifiedKFold
 
 from . import distributed
+from .backbones.errors import WeightsNotFoundError
 from .data import FolderSource
+from .fit_report import Estimate, HeldOutPredictions, write_report_html
+from .methods import LogisticCV
 from .report import plot_spectrum
 from .results import confidence_interval, proportion_interval
 from .tcs import TCSClassifier
+from .tcs.teacher import teacher_pass
+from .tcs.trainer import progress_label
 
 HOLDOUT_MIN_PER_CLASS = 5
 
@@ -28,10 +33,13 @@ def fit_folder(
     """Estimate accuracy on held-out labelled images, train on all of them, write the student and a report.
 
     With at least 5 images in every class, a stratified quarter is held out (interval: Wilson score, as
-    bounds); with fewer, stratified k-fold with k = the smallest class size (Student's t over the folds).
-    Returns the report's text (empty on ranks other than 0 under torchrun, which write nothing).
+    bounds); with fewer, stratified k-fold with k = the smallest class size (Student's t over the folds). The
+    teacher's logistic probe (C by cross-validation) is scored on the same held-out images. Writes
+    ``report.md`` and ``report.html`` (per-class accuracy, confusion matrix, the held-out images the student
+    got wrong). Returns the report's text (empty on ranks other than 0 under torchrun, which write nothing).
     """
-    TCSClassifier(seed=seed, **params)._check_params()
+    settings = TCSClassifier(seed=seed, **params)
+    settings._check_params()
     _check_writable(Path(out))
     source = FolderSource(folder)
     counts = source.class_counts()
@@ -46,44 +54,104 @@ def fit_folder(
         raise ValueError(f"{len(problems)} unreadable image(s): " + "; ".join(problems[:3]))
     params = {"seed": seed, **params}
     smallest = min(counts.values())
-    positions = np.arange(len(source))
     if smallest >= HOLDOUT_MIN_PER_CLASS:
         train, held = source.train_test_split(test_size=0.25, seed=seed)
-        clf = TCSClassifier(**params).fit(train, unlabeled=unlabeled)
-        accuracy = clf.score(held)
-        low, high = proportion_interval(round(accuracy * len(held)), len(held))
+        splits = [(train.positions, held.positions)]
         how = f"held-out quarter, {len(held)} images, Wilson score interval"
     else:
         folds = StratifiedKFold(n_splits=smallest, shuffle=True, random_state=seed)
-        scores = [
-            TCSClassifier(**params).fit(source.subset(tr), unlabeled=unlabeled).score(source.subset(te))
-            for tr, te in folds.split(positions, source.labels)
-        ]
-        accuracy, half = confidence_interval(scores)
-        low, high = max(0.0, accuracy - half), min(1.0, accuracy + half)
+        splits = list(folds.split(np.arange(len(source)), source.labels))
         how = f"{smallest}-fold cross-validation, the smallest class has {smallest} images; Student's t over folds"
-    final = TCSClassifier(**params).fit(source, unlabeled=unlabeled)
+    held_out = HeldOutPredictions([], [], [], list(source.classes))
+    student_scores = []
+    for fold, (train_positions, held_positions) in enumerate(splits, 1):
+        what = f"student on {len(train_positions)} images" if len(splits) == 1 else f"fold {fold} of {len(splits)}"
+        with progress_label(f"held-out estimate: {what}"):
+            clf = TCSClassifier(**params).fit(source.subset(train_positions), unlabeled=unlabeled)
+        predicted = [str(c) for c in clf.predict(source.subset(held_positions))]
+        truth = [source.classes[label] for label in source.labels[held_positions]]
+        student_scores.append(float(np.mean(np.array(predicted) == np.array(truth))))
+        held_out.positions += [int(p) for p in held_positions]
+        held_out.truth += truth
+        held_out.predicted += predicted
+    teacher_scores = _teacher_probe_scores(settings, source, splits)
+    student, teacher = (_estimate(scores, len(held_out.truth)) for scores in (student_scores, teacher_scores))
+    with progress_label(f"final model: student on all {len(source)} images"):
+        final = TCSClassifier(**params).fit(source, unlabeled=unlabeled)
     if not distributed.is_main():  # under torchrun every rank trained the same student; rank 0 writes it
         return ""
     out = Path(out)
     model_dir = final.save(out / "model")
     onnx = final.export(model_dir / "student.onnx")
     spectrum = plot_spectrum(final, out / "spectrum.png")
+    interval = f"95% interval {100 * student.low:.1f} to {100 * student.high:.1f} %"
+    facts = [
+        ("folder", str(source.root)),
+        ("classes", f"{len(counts)} ({', '.join(f'{k}: {v}' for k, v in counts.items())})"),
+        ("teacher", str(final.backbone)),
+        ("student", f"{final.student} at {final.image_size_} px"),
+        ("coordinates kept", f"{int(final.mask_.sum())} of {final.coords_.n_components_}"),
+        ("model", f"{model_dir} (safetensors + config.json), ONNX: {onnx}"),
+    ]
+    html = write_report_html(
+        out / "report.html",
+        title=f"fewshot-tcs fit: {source.root.name}",
+        student=student,
+        teacher=teacher,
+        how=how,
+        facts=facts,
+        held=held_out,
+        source=source,
+    )
     report = "\n".join(
         [
             f"# fewshot-tcs fit: {source.root}",
             "",
-            f"- classes: {len(counts)} ({', '.join(f'{k}: {v}' for k, v in counts.items())})",
-            f"- accuracy: {100 * accuracy:.1f} % (95% interval {100 * low:.1f} to {100 * high:.1f} %; {how})",
+            f"- classes: {facts[1][1]}",
+            f"- accuracy: {100 * student.accuracy:.1f} % ({interval}; {how})",
+            f"- teacher's probe on the same held-out images: {100 * teacher.accuracy:.1f} % "
+            f"(95% interval {100 * teacher.low:.1f} to {100 * teacher.high:.1f} %)",
             f"- teacher: {final.backbone}; student: {final.student} at {final.image_size_} px, "
-            f"{int(final.mask_.sum())} of {final.coords_.n_components_} coordinates kept",
-            f"- model: {model_dir} (safetensors + config.json), ONNX: {onnx}, spectrum plot: {spectrum}",
+            f"{facts[4][1]} coordinates kept",
+            f"- model: {facts[5][1]}, spectrum plot: {spectrum}",
+            f"- report with per-class accuracy, confusion matrix and the images it got wrong: {html}",
             "",
             f"Predict with: fewshot-tcs predict {model_dir} <images or folder>",
         ]
     )
     (out / "report.md").write_text(report + "\n")
     return report
+
+
+def _teacher_probe_scores(settings: TCSClassifier, source: FolderSource, splits: list) -> list[float]:
+    """Accuracy of the teacher's logistic probe (C by cross-validation) on each split's held-out images."""
+    try:
+        features = teacher_pass(
+            settings.backbone,
+            source,
+            pretrained=settings.teacher_pretrained,
+            weights=settings.teacher_weights,
+            cache_dir=settings.cache_dir,
+            device=settings.device,
+            runtime=settings.teacher_runtime,
+            quiet=settings.quiet,
+        )
+    except WeightsNotFoundError as error:
+        raise error.for_interface("fit") from None
+    values = np.asarray(features)
+    return [
+        LogisticCV().fit(values[train], source.labels[train]).score(values[held], source.labels[held])
+        for train, held in splits
+    ]
+
+
+def _estimate(scores: list[float], total: int) -> Estimate:
+    """One held-out split: the accuracy with its Wilson interval; folds: their mean with Student's t."""
+    if len(scores) == 1:
+        low, high = proportion_interval(round(scores[0] * total), total)
+        return Estimate(scores[0], low, high)
+    mean, half = confidence_interval(scores)
+    return Estimate(mean, max(0.0, mean - half), min(1.0, mean + half))
 
 
 def _check_writable(out: Path) -> None:

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+
+log = logging.getLogger(__name__)
 
 CONFIDENCE = 0.95
 MEAN_INTERVAL = "student-t"  # recorded with every result
@@ -117,11 +122,71 @@ class EvaluationResult:
         }
 
 
+# Settings that change where or how fast a method runs, not its results: a resume may change them.
+UNCHECKED_SETTINGS = frozenset({"cache_dir", "quiet", "device", "teacher_runtime", "teacher_weights"})
+
+
+def plain(value: Any) -> Any:
+    """``value`` as a results file holds it (JSON): tuples as lists, numpy scalars as numbers, other objects
+    as their text, so settings compare equal before and after a round trip through the file."""
+
+    def fallback(x: Any) -> Any:
+        return x.item() if isinstance(x, np.generic) else x.tolist() if isinstance(x, np.ndarray) else str(x)
+
+    return json.loads(json.dumps(value, default=fallback))
+
+
+def teacher_provenance(features: Any) -> list[dict]:
+    """Which teacher(s) made ``features`` (a FeatureSet): name, weights fingerprint and stored dtype of each.
+
+    Features made outside a teacher pass (an array, pixels) have no fingerprint; a digest of their values
+    stands in for it.
+    """
+    metas = features.meta.get("teachers") or [features.meta]
+    teachers = [
+        {"backbone": m.get("backbone", features.backbone), "weights": m.get("weights"), "dtype": m.get("dtype")}
+        for m in metas
+    ]
+    if any(t["weights"] is None for t in teachers):
+        values = np.ascontiguousarray(features.values)
+        digest = hashlib.blake2b(values.tobytes(), digest_size=8).hexdigest()
+        teachers = [{**t, "weights": t["weights"] or f"values:{digest}"} for t in teachers]
+    return teachers
+
+
+def method_settings(method: Any, features: Any = None) -> dict:
+    """What a method ran with: its class, its parameters (``get_params``) and, for methods that train on
+    images, the teacher views it read; settings in UNCHECKED_SETTINGS are left out."""
+    if hasattr(method, "get_params"):
+        params = method.get_params(deep=False)
+    else:
+        params = {k: v for k, v in vars(method).items() if not k.startswith("_") and not k.endswith("_")}
+    settings = {"class": f"{type(method).__module__}.{type(method).__qualname__}"}
+    settings.update((k, v) for k, v in sorted(params.items()) if k not in UNCHECKED_SETTINGS)
+    if features is not None and "images" in getattr(method, "needs", "features"):
+        metas = features.meta.get("teachers") or [features.meta]
+        settings["teacher views"] = [[m.get("views"), m.get("view_seed")] for m in metas]
+    return plain(settings)
+
+
+def _differences(old: Any, new: Any, where: str = "") -> list[str]:
+    """``key: old != new`` for every leaf where two plain values differ."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        return [
+            line
+            for key in sorted(set(old) | set(new), key=str)
+            for line in _differences(old.get(key), new.get(key), f"{where}.{key}" if where else str(key))
+        ]
+    return [] if old == new else [f"{where or 'value'}: {old!r} != {new!r}"]
+
+
 class ResultsLog:
     """A JSON Lines file of per-episode records, appended as episodes finish.
 
     Reopening a file from a killed run drops a half-written last line and serves the finished records,
-    so the same evaluation resumes instead of starting over.
+    so the same evaluation resumes instead of starting over. Records carry what produced them (``run``: the
+    teacher(s) and protocol, shared by every record of the file; ``settings``: the method's), and
+    :meth:`check` refuses a run that would mix other settings into the file.
     """
 
     def __init__(self, path: str | os.PathLike):
@@ -157,6 +222,33 @@ class ResultsLog:
                 "it belongs to other episodes. Use another results file."
             )
         return record
+
+    def check(self, method: str, run: dict, settings: dict) -> dict:
+        """Refuse to mix runs: every record of the file must share ``run`` (teacher(s), protocol) and this
+        method's records its ``settings``. Returns the stamp to add to each new record."""
+        stamp = {"run": plain(run), "settings": plain(settings)}
+        unchecked = 0
+        for (name, episode), record in self.records.items():
+            if "run" not in record:
+                unchecked += 1
+                continue
+            differences = _differences(record["run"], stamp["run"])
+            if not differences and name == method:
+                differences = _differences(record.get("settings"), stamp["settings"])
+            if differences:
+                raise ValueError(
+                    f"{self.path} holds {name} results (episode {episode}) of another run; this one differs in "
+                    f"{'; '.join(differences[:4])}{' ...' if len(differences) > 4 else ''}. Write to another "
+                    "results file (another --out folder), or delete this one to start over."
+                )
+        if unchecked:
+            log.warning(
+                "%s: %d records were written before results recorded their teacher and settings; they are "
+                "reused without that check",
+                self.path,
+                unchecked,
+            )
+        return stamp
 
     def append(self, record: dict) -> None:
         with open(self.path, "a", encoding="utf-8") as f:

@@ -1,9 +1,10 @@
 import numpy as np
 import pytest
 
-from fewshot_tcs.benchmark import allway_benchmark, allway_tasks, benchmark, named_episodes
+from fewshot_tcs.benchmark import allway_benchmark, allway_tasks, benchmark
 from fewshot_tcs.data import ArraySource
-from fewshot_tcs.episodes import load_episodes
+from fewshot_tcs.episodes import load_episodes, named_episodes
+from fewshot_tcs.methods import ProtoNet
 
 TEACHER = "timm:resnet10t"
 
@@ -60,7 +61,7 @@ def test_committed_episode_files_by_name():
     ):
         episodes = load_episodes(named_episodes(name))
         assert len(episodes) == 600 and episodes[0].fingerprint
-    with pytest.raises(FileNotFoundError, match="known: .*omniglot-small/5w5s"):
+    with pytest.raises(FileNotFoundError, match="shipped: .*omniglot-small/5w5s"):
         named_episodes("omniglot-small/9w9s")
 
 
@@ -124,3 +125,44 @@ def test_allway_benchmark_trains_students_on_the_support_images_and_resumes(colo
     again = allway_benchmark(train, test, methods=["student-tcs-kd", "logistic-cv"], **run)
     assert (tmp_path / "r" / "allway-2s.jsonl").read_text().splitlines() == records  # resumed, nothing retrained
     np.testing.assert_array_equal(again[("student-tcs-kd", 2)].accuracies, student.accuracies)
+
+
+def test_records_say_what_made_them_and_a_rerun_with_other_settings_is_refused(colours, tmp_path, caplog):
+    import json
+
+    common = dict(shots=(2,), n_episodes=3, n_query=5, pretrained=False, cache_dir=tmp_path, quiet=True)
+    out = tmp_path / "r"
+    benchmark(colours, methods=["protonet"], backbone=TEACHER, out=out, **common)
+    record = json.loads((out / "colours-5w2s.jsonl").read_text().splitlines()[0])
+    assert record["run"]["teacher"] == [{"backbone": TEACHER, "weights": "random-init:0", "dtype": "float32"}]
+    assert record["run"]["protocol"] == {"dataset": "colours", "n_way": 5, "k_shot": 2, "n_query": 5, "n_unlabeled": 0}
+    assert record["settings"]["center"] is False and record["settings"]["class"].endswith(".ProtoNet")
+
+    # The same run resumes; another method joins the file; the case, another teacher, is refused.
+    benchmark(colours, methods=["protonet", "logistic"], backbone=TEACHER, out=out, **common)
+    with pytest.raises(ValueError, match=r"differs in teacher.*timm:resnet10t.*timm:lcnet_050.*another --out"):
+        benchmark(colours, methods=["protonet"], backbone="timm:lcnet_050", out=out, **common)
+    with pytest.raises(ValueError, match=r"holds protonet results .* differs in center: False != True"):
+        benchmark(colours, methods=[ProtoNet(center=True)], backbone=TEACHER, out=out, **common)
+    with pytest.raises(ValueError, match=r"differs in teacher.*'dtype': 'float32'.*'dtype': 'float16'"):
+        benchmark(colours, methods=["protonet"], backbone=TEACHER, out=out, dtype="float16", **common)
+
+    # Records written before provenance are reused, with a warning rather than silently.
+    legacy = tmp_path / "legacy"
+    legacy.mkdir()
+    lines = (out / "colours-5w2s.jsonl").read_text().splitlines()
+    stripped = [{k: v for k, v in json.loads(line).items() if k not in ("run", "settings")} for line in lines]
+    (legacy / "colours-5w2s.jsonl").write_text("".join(json.dumps(r) + "\n" for r in stripped))
+    benchmark(colours, methods=["protonet"], backbone="timm:lcnet_050", out=legacy, **common)
+    assert "reused without that check" in caplog.text
+
+
+def test_allway_records_refuse_another_teacher(colours, tmp_path):
+    train, test = colours.subset(np.arange(0, 120, 2)), colours.subset(np.arange(1, 120, 2))
+    common = dict(shots=(1,), seeds=(0,), out=tmp_path / "r", pretrained=False, cache_dir=tmp_path, quiet=True)
+    allway_benchmark(train, test, methods=["protonet"], backbone=TEACHER, **common)
+    allway_benchmark(train, test, methods=["protonet"], backbone=TEACHER, **common)  # resumes
+    with pytest.raises(ValueError, match="differs in teacher"):
+        allway_benchmark(train, test, methods=["protonet"], backbone="timm:lcnet_050", **common)
+    with pytest.raises(ValueError, match="differs in protocol.test"):
+        allway_benchmark(train, train, methods=["protonet"], backbone=TEACHER, **common)

@@ -1,4 +1,6 @@
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -46,10 +48,18 @@ def test_fit_writes_a_model_that_predict_uses(character_folder, tmp_path, capsys
     assert "accuracy:" in report and "held-out quarter" in report
     assert (out / "model" / "model.safetensors").is_file() and (out / "model" / "student.onnx").is_file()
     assert (out / "report.md").is_file() and (out / "spectrum.png").is_file()
+    assert "teacher's probe on the same held-out images" in report
+    html = (out / "report.html").read_text()
+    assert "Confusion matrix" in html and "teacher&#x27;s logistic probe" in html
     assert main(["-q", "predict", str(out / "model"), str(character_folder / "char1")]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
-    assert len(lines) == 6
-    assert all(line.split("\t")[1] in {"char0", "char1", "char2"} for line in lines)
+    assert lines[0] == "image\tclass\tprobability" and len(lines) == 7
+    assert all(line.split("\t")[1] in {"char0", "char1", "char2"} for line in lines[1:])
+    assert main(["predict", str(out / "model"), str(character_folder / "char1"), "--format", "csv", "-q"]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == "image,class,probability"
+    assert main(["predict", str(out / "model"), str(character_folder / "char1"), "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert len(rows) == 6 and set(rows[0]) == {"image", "class", "probability"}
 
 
 def test_fit_cross_validates_small_folders(character_folder, tmp_path, capsys):
@@ -76,8 +86,8 @@ def test_fit_mistakes_exit_2_with_a_message(character_folder, tmp_path, capsys):
 
 
 def test_bench_cli_equals_the_python_api(omniglot_dir, tmp_path, monkeypatch, capsys):
-    from fewshot_tcs.benchmark import benchmark, named_episodes
-    from fewshot_tcs.episodes import load_episodes, save_episodes
+    from fewshot_tcs.benchmark import benchmark
+    from fewshot_tcs.episodes import load_episodes, named_episodes, save_episodes
 
     monkeypatch.setenv("FEWSHOT_TCS_DATA", str(omniglot_dir.parent))
     few = save_episodes(load_episodes(named_episodes("omniglot-small/5w5s"))[:3], tmp_path / "few.jsonl")
@@ -128,3 +138,52 @@ def test_predict_with_a_damaged_model_folder_is_one_line_and_exit_2(tmp_path, ca
     err = capsys.readouterr().err
     assert err.startswith("fewshot-tcs: error: ") and "config.json is not valid JSON" in err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_help_imports_no_heavy_library():
+    script = (
+        "import sys\n"
+        "from fewshot_tcs.cli import main\n"
+        "try:\n    main(['fit', '--help'])\nexcept SystemExit:\n    pass\n"
+        "print('heavy:', sorted(m for m in ('torch', 'timm', 'sklearn', 'open_clip', 'datasets') if m in sys.modules))"
+    )
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert "(default: 120)" in run.stdout and run.stdout.strip().endswith("heavy: []")
+
+
+def test_the_cli_defaults_are_the_librarys():
+    import inspect
+
+    from fewshot_tcs import TCSClassifier
+    from fewshot_tcs.benchmark import benchmark
+    from fewshot_tcs.cli import build_parser
+
+    library = {k: p.default for k, p in inspect.signature(TCSClassifier).parameters.items()}
+    fit = build_parser().parse_args(["fit", "photos"])
+    assert (fit.backbone, fit.student, fit.steps, fit.image_size) == (
+        library["backbone"],
+        library["student"],
+        library["steps"],
+        library["image_size"],
+    )
+    bench_library = {k: p.default for k, p in inspect.signature(benchmark).parameters.items()}
+    bench = build_parser().parse_args(["bench", "omniglot-small"])
+    assert bench.backbone == bench_library["backbone"] and tuple(bench.methods) == tuple(bench_library["methods"])
+    assert (bench.n_way, tuple(bench.shots), bench.n_episodes, bench.n_query) == (
+        bench_library["n_way"],
+        tuple(bench_library["shots"]),
+        bench_library["n_episodes"],
+        bench_library["n_query"],
+    )
+    assert (bench.steps, bench.image_size) == (library["steps"], library["image_size"])
+
+
+def test_global_flags_work_before_and_after_the_command():
+    from fewshot_tcs.cli import build_parser
+
+    parser = build_parser()
+    assert parser.parse_args(["fit", "photos", "-q", "--threads", "2", "-v"]).quiet is True
+    before = parser.parse_args(["-q", "--threads", "3", "fit", "photos"])
+    assert before.quiet is True and before.threads == 3
+    assert parser.parse_args(["fit", "photos"]).quiet is None  # progress bars where a person watches
+    assert parser.parse_args(["fit", "photos", "--image-size", "96"]).image_size == 96

@@ -51,11 +51,7 @@ class Counting(ProtoNet):
     """ProtoNet that counts fits and can die at a chosen fit, like a killed run."""
 
     name = "protonet"
-
-    def __init__(self, die_at=None):
-        super().__init__()
-        self.fits = 0
-        self.die_at = die_at
+    fits, die_at = 0, None  # test hooks, not settings
 
     def fit(self, support, y=None, unlabeled=None):
         if self.fits == self.die_at:
@@ -64,12 +60,17 @@ class Counting(ProtoNet):
         return super().fit(support, y, unlabeled)
 
 
+def _dying(method, at):
+    method.die_at = at
+    return method
+
+
 def test_a_killed_run_resumes_without_recomputing(toy, tmp_path):
     source, features = toy
     sampler = EpisodeSampler(source, 5, 2, n_query=5, n_episodes=12)
     out = tmp_path / "results.jsonl"
     with pytest.raises(KeyboardInterrupt):
-        evaluate(Counting(die_at=7), sampler, features, out=out, quiet=True)
+        evaluate(_dying(Counting(), 7), sampler, features, out=out, quiet=True)
     assert len(out.read_text().splitlines()) == 7
     with open(out, "a") as f:  # a write cut off mid-line by the kill
         f.write('{"method": "protonet", "epi')
@@ -182,9 +183,7 @@ def test_batched_evaluation_of_mixed_shapes_and_float16_features(toy):
 class DiesInBatch(ProtoNet):
     """ProtoNet whose batched fit can die at a chosen batch, like a killed run; counts the episodes it fits."""
 
-    def __init__(self, die_at=None):
-        super().__init__()
-        self.batches, self.episodes, self.die_at = 0, 0, die_at
+    batches, episodes, die_at = 0, 0, None  # test hooks, not settings
 
     def fit_episodes(self, support, labels, unlabeled=None):
         if self.batches == self.die_at:
@@ -201,7 +200,7 @@ def test_a_killed_batched_run_resumes_without_recomputing(toy, tmp_path, monkeyp
     sampler = EpisodeSampler(source, 5, 2, n_query=5, n_episodes=14)
     out = tmp_path / "results.jsonl"
     with pytest.raises(KeyboardInterrupt):
-        evaluate(DiesInBatch(die_at=2), sampler, features, out=out, quiet=True)
+        evaluate(_dying(DiesInBatch(), 2), sampler, features, out=out, quiet=True)
     assert len(out.read_text().splitlines()) == 8
     resumed = DiesInBatch()
     result = evaluate(resumed, sampler, features, out=out, quiet=True)
@@ -234,3 +233,14 @@ def test_batched_equals_looped_on_omniglot_pixels(omniglot_small):
         for method in (ProtoNet(), TCSProbe(), TCSProbe(whiten=True), TCSProbe(selection="fisher")):
             looped = evaluate(method, sampler, features, quiet=True, batched=False)
             assert evaluate(method, sampler, features, quiet=True).accuracies.tolist() == looped.accuracies.tolist()
+
+
+def test_features_without_a_fingerprint_are_identified_by_their_values(toy, tmp_path):
+    source, features = toy
+    sampler = EpisodeSampler(source, 5, 2, n_query=5, n_episodes=3)
+    out = tmp_path / "results.jsonl"
+    evaluate(ProtoNet(), sampler, np.asarray(features.values), source=source, out=out, quiet=True)
+    evaluate(ProtoNet(), sampler, np.asarray(features.values), source=source, out=out, quiet=True)
+    other = np.asarray(features.values) * 2
+    with pytest.raises(ValueError, match=r"differs in teacher.*'weights': 'values:"):
+        evaluate(ProtoNet(), sampler, other, source=source, out=out, quiet=True)

@@ -216,3 +216,28 @@ def test_new_cache_files_are_allocated_on_disk(source, small_backbone, tmp_path)
     first = extract_features(small_backbone, source, cache_dir=tmp_path, quiet=True)
     features_file = Path(first.meta["cache"]) / "features.npy"
     assert features_file.stat().st_blocks * 512 >= features_file.stat().st_size, "not a sparse file"
+
+
+def test_extract_features_takes_every_input_kind_fit_and_predict_take(source, small_backbone, image_folder, tmp_path):
+    images = [source.load(i) for i in range(len(source))]
+    arrays = np.stack([np.asarray(image) for image in images])
+    reference = np.asarray(extract_features(small_backbone, source, cache=False, quiet=True))
+    kinds = {
+        "pairs": [(image, int(label)) for image, label in zip(images, source.labels, strict=True)],
+        "images and labels": (arrays, source.labels),
+        "a list of images": images,
+        "a batch": arrays,
+    }
+    for kind, data in kinds.items():
+        found = extract_features(small_backbone, data, cache=False, quiet=True)
+        np.testing.assert_allclose(np.asarray(found), reference, atol=1e-5, err_msg=kind)
+    classes = extract_features(small_backbone, image_folder, cache=False, quiet=True)  # one sub-folder per class
+    assert classes.ids == FolderSource(image_folder).ids
+    flat = extract_features(small_backbone, image_folder / "ant", cache=False, quiet=True)  # images only
+    assert len(flat) == 6
+
+
+def test_a_feature_set_converts_to_numpy(source):
+    features = FeatureSet(source.ids, np.arange(20, dtype=np.float16).reshape(10, 2), backbone="x")
+    assert np.asarray(features).dtype == np.float32 and np.asarray(features).shape == (10, 2)
+    assert np.asarray(features, dtype=np.float64).dtype == np.float64

@@ -88,8 +88,8 @@ def resolve_weights_path(backbone: str, weights: str | os.PathLike, names: Itera
         what = "directory has no weight file" if path.is_dir() else "file not found"
         raise weights_not_found(
             backbone,
-            [f"weights={str(weights)!r}: {what}"],
-            [f"pass weights= an existing {'/'.join(WEIGHT_SUFFIXES)} file or a directory holding one"],
+            [f"{{weights}}{str(weights)!r}: {what}"],
+            [f"pass {{weights}}an existing {'/'.join(WEIGHT_SUFFIXES)} file or a directory holding one"],
         )
     return found
 

@@ -87,5 +87,5 @@ def _missing(spec: BackboneSpec):
         tried = f"pip package {spec.package!r}: not installed"
     else:
         tried = f"pip package {spec.package!r}: installed but holds no file matching {spec.package_file!r}"
-    fixes = [spec.pip_install, f"pass weights= a copy of its {Path(spec.package_file).name} file"]
+    fixes = [spec.pip_install, f"pass {{weights}}a copy of its {Path(spec.package_file).name} file"]
     return weights_not_found(spec.name, [tried], fixes)

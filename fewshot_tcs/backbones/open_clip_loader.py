@@ -22,6 +22,7 @@ from .checkpoints import (
 )
 from .errors import reason, weights_not_found
 from .info import BackboneInfo, BackboneSpec, data_config, make_info
+from .network import hf_hub_offline_unless_reachable, reachable, unreachable
 
 PREFIX = "open_clip:"
 HF_FILENAMES = ("open_clip_model.safetensors", "open_clip_pytorch_model.bin")
@@ -100,12 +101,15 @@ def _download(spec: BackboneSpec, tag_cfg: dict[str, Any], cache_dir) -> Path:
         )
     where = f"hf-hub:{tag_cfg['hf_hub']}" if tag_cfg.get("hf_hub") else tag_cfg.get("url")
     try:
-        return Path(open_clip.download_pretrained(tag_cfg, cache_dir=cache_dir))
+        if not tag_cfg.get("hf_hub") and not reachable(where):
+            raise ConnectionError(unreachable(where))
+        with hf_hub_offline_unless_reachable():  # a cached copy still loads; a missing one fails at once
+            return Path(open_clip.download_pretrained(tag_cfg, cache_dir=cache_dir))
     except NETWORK_ERRORS as error:
         tried = [f"open_clip download from {where}: unreachable ({reason(error)})"]
     fixes = [
-        f"pass weights='/path/to/{_file_names(spec, tag_cfg)[0]}' (an open_clip or OpenAI state_dict file)",
-        "pass cache_dir= a folder (or Hugging Face cache) holding it",
+        f"pass {{weights}}'/path/to/{_file_names(spec, tag_cfg)[0]}' (an open_clip or OpenAI state_dict file)",
+        "pass {cache_dir}a folder (or Hugging Face cache) holding it",
         "retry where the Hugging Face hub can be reached",
     ]
     raise weights_not_found(spec.name, tried, fixes)

@@ -23,13 +23,13 @@ import json
 import logging
 import os
 import tempfile
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 import torch
 
 from ..data.paths import cache_root, folder_name
+from . import onnx_export
 from .backbone import Backbone
 
 log = logging.getLogger(__name__)
@@ -107,26 +107,7 @@ def choose_runtime(
 
 def export_onnx(backbone: Backbone, path: Path) -> Path:
     """The backbone as one ONNX file (input ``images`` (B, 3, H, W), output ``features``), written atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    size = backbone.info.input_size
-    partial = path.with_name(f"{path.stem}.{uuid.uuid4().hex}.partial.onnx")  # unique across ranks and hosts
-    try:
-        with torch.no_grad(), open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
-            torch.onnx.export(
-                backbone.eval(),
-                (torch.zeros(2, *size),),
-                str(partial),
-                input_names=["images"],
-                output_names=["features"],
-                dynamic_shapes=({0: torch.export.Dim("batch")},),
-                dynamo=True,
-                external_data=False,
-                verbose=False,
-            )
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
-    return path
+    return onnx_export.export_onnx(backbone, path, tuple(backbone.info.input_size), "features")
 
 
 def onnx_forward(

@@ -25,6 +25,7 @@ from .checkpoints import (
 )
 from .errors import reason, weights_not_found
 from .info import BackboneInfo, BackboneSpec, data_config, make_info
+from .network import hf_hub_offline_unless_reachable, reachable, unreachable
 
 PREFIX = "timm:"
 SOURCES = ("timm", "hub", "auto")
@@ -119,7 +120,8 @@ def _download(
             tried.append(f"timm: no pretrained weights are published for {model_name!r}")
         else:
             try:
-                model = timm.create_model(model_name, pretrained=True, cache_dir=cache_dir, **kwargs)
+                with hf_hub_offline_unless_reachable():  # a cached copy still loads; a missing one fails at once
+                    model = timm.create_model(model_name, pretrained=True, cache_dir=cache_dir, **kwargs)
                 return model, _hub_fingerprint(cfg, cache_dir, model_name)
             except NETWORK_ERRORS as error:
                 tried.append(f"timm pretrained=True from {where}: unreachable ({reason(error)})")
@@ -127,6 +129,8 @@ def _download(
         folder = Path(cache_dir).expanduser() if cache_dir else Path(torch.hub.get_dir()) / "checkpoints"
         target = folder / os.path.basename(spec.hub_url)
         try:
+            if not reachable(spec.hub_url):
+                raise ConnectionError(unreachable(spec.hub_url))
             folder.mkdir(parents=True, exist_ok=True)
             torch.hub.download_url_to_file(spec.hub_url, str(target))
         except NETWORK_ERRORS as error:
@@ -136,11 +140,11 @@ def _download(
             load_file(model, spec.arch, target)
             return model, file_fingerprint(target)
     names = " or ".join(_file_names(spec)[:2])
-    fixes = [f"pass weights='/path/to/{names}' (a file or a folder holding it)"]
-    fixes.append("pass cache_dir= a folder (or Hugging Face cache) holding it")
+    fixes = [f"pass {{weights}}'/path/to/{names}' (a file or a folder holding it)"]
+    fixes.append("pass {cache_dir}a folder (or Hugging Face cache) holding it")
     fixes.append("retry where the Hugging Face hub / torch.hub can be reached")
     if spec.hub_url and source == "timm":
-        fixes.append(f"source='hub' or 'auto' to fetch {spec.hub_url} through torch.hub")
+        fixes.append(f"{{source}}'hub' or 'auto' to fetch {spec.hub_url} through torch.hub")
     raise weights_not_found(spec.name, tried, fixes)
 
 

@@ -141,11 +141,30 @@ def as_images(data: Any) -> ImageSource:
     )
 
 
+def as_any_images(data: Any, labels: Any = None) -> ImageSource:
+    """Images with or without labels, whichever ``data`` is: every kind :func:`as_source` takes (a class
+    folder, pairs, ``(images, labels)``, a dataset), else every kind :func:`as_images` takes (a folder of
+    images, a list of images, a batch). For passes that need the images, not their labels."""
+    if labels is not None or isinstance(data, ImageSource) or hasattr(data, "column_names"):
+        return as_source(data, labels)
+    if isinstance(data, (str, os.PathLike)):
+        if isinstance(data, str) and (data in NAMED_SOURCES or data.startswith(("folder:", "hf:"))):
+            return load_source(data)
+        has_classes = os.path.isdir(data) and any(
+            p.is_dir() and not p.name.startswith(".") for p in Path(data).iterdir()
+        )
+        return FolderSource(data) if has_classes else as_images(data)
+    pairs = isinstance(data, (list, tuple)) and data and all(isinstance(x, tuple) and len(x) == 2 for x in data)
+    two_arrays = isinstance(data, tuple) and len(data) == 2 and _is_array(data[0])
+    return as_source(data) if pairs or two_arrays else as_images(data)
+
+
 def _is_array(value: Any) -> bool:
     return isinstance(value, (np.ndarray, torch.Tensor))
 
 
 __all__ = [
+    "as_any_images",
     "ArchiveSource",
     "ArraySource",
     "CIFAR100Source",

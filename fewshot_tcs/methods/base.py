@@ -8,6 +8,9 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
 from ..data import ImageSource
 
@@ -36,8 +39,9 @@ class ItemSet:
         return len(self.images) if self.images is not None else 0
 
 
-class FewShotMethod:
-    """Base of all methods. ``needs`` says what the evaluator must provide ("features", "images" or both);
+class FewShotMethod(ClassifierMixin, BaseEstimator):
+    """Base of all methods, each a scikit-learn estimator (``get_params``, ``set_params``, ``clone``,
+    ``score``). ``needs`` says what the evaluator must provide ("features", "images" or both);
     ``transductive`` methods look at the queries and are labelled so in results.
 
     A feature method may also evaluate many episodes at once as tensor operations, with the same results
@@ -67,21 +71,20 @@ class FewShotMethod:
         return float(np.mean(self.predict(query) == labels))
 
     def __repr__(self) -> str:
-        params = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.endswith("_"))
+        params = ", ".join(f"{k}={v!r}" for k, v in self.get_params(deep=False).items())
         return f"{type(self).__name__}({params})"
 
 
 def as_features(data: Any, what: str) -> np.ndarray:
-    """Features from an ItemSet, array or tensor -> ``(n, d)`` float32, checked finite."""
+    """Features from an ItemSet, array or tensor -> ``(n, d)`` float32, checked finite (scikit-learn's
+    ``check_array``: dense, 2-D, real, non-empty)."""
     if isinstance(data, ItemSet):
         if data.features is None:
             raise ValueError(f"{what} has no features; this method works on teacher features")
         data = data.features
     if isinstance(data, torch.Tensor):
         data = data.detach().cpu().numpy()
-    features = np.asarray(data, dtype=np.float32)
-    if features.ndim != 2 or len(features) == 0:
-        raise ValueError(f"{what} features must be a non-empty (n, d) array; got shape {features.shape}")
+    features = check_array(data, dtype=np.float32, ensure_all_finite=False, input_name=f"{what} features")
     if not np.isfinite(features).all():
         bad = int((~np.isfinite(features)).any(axis=1).sum())
         raise ValueError(f"{what} features contain NaN or infinite values in {bad} row(s)")
@@ -89,16 +92,20 @@ def as_features(data: Any, what: str) -> np.ndarray:
 
 
 def support_xy(support: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
-    """The support's features and labels, checked: equal lengths, at least two classes."""
-    features = as_features(support, "support")
+    """The support's features and labels, checked: equal lengths, class labels, at least two classes."""
     labels = support.labels if isinstance(support, ItemSet) else y
     if labels is None:
-        raise ValueError("support labels are missing: pass an ItemSet with labels, or fit(features, y)")
-    labels = np.asarray(labels.cpu() if isinstance(labels, torch.Tensor) else labels)
-    if labels.ndim != 1 or len(labels) != len(features):
-        raise ValueError(f"support has {len(features)} feature rows but {labels.size} labels")
+        raise ValueError(
+            "support labels are missing: this method requires y to be passed, but the target y is None; "
+            "call fit(features, y) or pass an ItemSet with labels"
+        )
+    features = as_features(support, "support")
+    labels = column_or_1d(labels.cpu() if isinstance(labels, torch.Tensor) else labels, warn=True)
+    if len(labels) != len(features):
+        raise ValueError(f"support has {len(features)} feature rows but {len(labels)} labels")
+    check_classification_targets(labels)
     if len(np.unique(labels)) < 2:
-        raise ValueError("support has a single class; few-shot classification needs at least two")
+        raise ValueError("support has one class; few-shot classification needs at least two")
     return features, labels
 
 
@@ -106,12 +113,12 @@ class FeatureMethod(FewShotMethod):
     """A method on teacher features; checks query features against the support's dimension."""
 
     def _query(self, query: Any) -> np.ndarray:
-        if not hasattr(self, "classes_"):
-            raise RuntimeError(f"{type(self).__name__} is not fitted yet; call fit(support) first")
+        check_is_fitted(self, "classes_", msg=f"{type(self).__name__} is not fitted yet; call fit(support) first")
         features = as_features(query, "query")
         if features.shape[1] != self.n_features_in_:
             raise ValueError(
-                f"query features have {features.shape[1]} dimensions; the support had {self.n_features_in_}"
+                f"X has {features.shape[1]} features, but {type(self).__name__} is expecting {self.n_features_in_} "
+                "features as input (the dimension of the support's features)"
             )
         return features
 

@@ -33,7 +33,7 @@ class LogisticProbe(FeatureMethod):
         self.n_features_in_ = features.shape[1]
         x = l2_normalize(features) if self.normalize else features
         self.model_ = fit_logistic(x, labels, self.C, self.max_iter, self.random_state)
-        self.classes_ = self.model_.classes_
+        self.classes_, self.n_iter_ = self.model_.classes_, self.model_.n_iter_
         return self
 
     def predict_proba(self, query: Any) -> np.ndarray:

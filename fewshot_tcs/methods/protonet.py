@@ -57,13 +57,19 @@ class ProtoNet(FeatureMethod):
         self.prototypes_ = np.stack([prepared[codes == c].mean(axis=0) for c in range(len(self.classes_))])
         return self
 
-    def decision_function(self, query: Any) -> np.ndarray:
+    def _scores(self, query: Any) -> np.ndarray:
         """Negative squared distances to the prototypes, ``(n, n_classes)``."""
         x = self._prepare(self._query(query))
         return -((x[:, None, :] - self.prototypes_[None]) ** 2).sum(-1)
 
+    def decision_function(self, query: Any) -> np.ndarray:
+        """Negative squared distances to the prototypes ``(n, n_classes)``; with two classes, as in
+        scikit-learn, ``(n,)``: how much nearer the second class's prototype is than the first's."""
+        scores = self._scores(query)
+        return scores[:, 1] - scores[:, 0] if len(self.classes_) == 2 else scores
+
     def predict_proba(self, query: Any) -> np.ndarray:
-        logits = self.decision_function(query) / self.temperature
+        logits = self._scores(query) / self.temperature
         logits -= logits.max(axis=1, keepdims=True)
         p = np.exp(logits)
         return p / p.sum(axis=1, keepdims=True)

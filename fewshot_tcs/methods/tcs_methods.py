@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,7 +63,8 @@ class TCSProbe(FeatureMethod):
 
     @torch.inference_mode()
     def predict_proba(self, query: Any) -> np.ndarray:
-        z = self.coords_.transform(self._prepare(self._query(query))) * self.mask_
+        x = self._query(query)
+        z = self.coords_.transform(self._prepare(x)) * self.mask_
         return torch.softmax(-(torch.cdist(z, self.prototypes_) ** 2), dim=1).numpy()
 
     def _episode_coords(self, x: torch.Tensor, components: torch.Tensor, offset: torch.Tensor) -> torch.Tensor:
@@ -183,7 +185,22 @@ class StudentMethod(FewShotMethod):
     objective = "tcs"
 
     def __init__(self, **params: Any):
+        _check_classifier_params(type(self).__name__, params)
         self.params = params
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The named parameters and the TCSClassifier settings passed through (``clone`` keeps both)."""
+        return {**super().get_params(deep=False), **self.params}
+
+    def set_params(self, **params: Any) -> StudentMethod:
+        own = super().get_params(deep=False)
+        for key, value in params.items():
+            if key in own:
+                setattr(self, key, value)
+            else:
+                _check_classifier_params(type(self).__name__, {key: value})
+                self.params[key] = value
+        return self
 
     def _classifier(self, support: ItemSet) -> TCSClassifier:
         return TCSClassifier(**{**self.params, "objective": self.objective})
@@ -227,6 +244,14 @@ class StudentCE(StudentMethod):
     objective = "ce"
 
 
+def _check_classifier_params(owner: str, params: dict[str, Any]) -> None:
+    """Settings passed through to TCSClassifier must be its parameters (checked before any teacher pass)."""
+    known = set(inspect.signature(TCSClassifier).parameters) - {"objective"}
+    unknown = sorted(set(params) - known)
+    if unknown:
+        raise TypeError(f"{owner} got unknown settings {unknown}; it passes TCSClassifier's on: {sorted(known)}")
+
+
 def _teacher(items: ItemSet) -> TeacherFeatures:
     return TeacherFeatures(items.features, items.views, items.view_params)
 
@@ -259,7 +284,7 @@ class StudentKD(StudentMethod):
         self.alpha = alpha
         self.probe_C = probe_C
         self.teacher_in_loop = teacher_in_loop
-        self.params = params
+        super().__init__(**params)
 
     def _teachers(self) -> list | None:
         from ..backbones import create_backbone
@@ -275,8 +300,9 @@ class StudentKD(StudentMethod):
 
     def _classifier(self, support: ItemSet) -> TCSClassifier:
         probe = LogisticProbe(C=self.probe_C).fit(support)
-        objective = KDObjective(probe, self.temperature, self.alpha, self._teachers())
-        return _KDClassifier(objective, **{**self.params, "objective": "ce"})
+        classifier = _KDClassifier(**{**self.params, "objective": "ce"})
+        classifier.kd_objective_ = KDObjective(probe, self.temperature, self.alpha, self._teachers())
+        return classifier
 
 
 class KDObjective:
@@ -344,11 +370,8 @@ class KDObjective:
 
 
 class _KDClassifier(TCSClassifier):
-    """The CE student of TCSClassifier with its objective replaced by KD on the same view bank."""
-
-    def __init__(self, kd_objective: KDObjective, **params: Any):
-        super().__init__(**params)
-        self.kd_objective = kd_objective
+    """The CE student of TCSClassifier with its objective replaced by KD (``kd_objective_``, set before
+    ``fit``) on the same view bank; it saves and loads as the TCSClassifier it is."""
 
     def _objective(self, bank, labels, targets, student, teacher):
-        return self.kd_objective.bind(bank, labels, teacher), None
+        return self.kd_objective_.bind(bank, labels, teacher), None

@@ -15,8 +15,13 @@ from typing import Any
 import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
+from .. import defaults
+from ..backbones.errors import WeightsNotFoundError
+from ..backbones.onnx_export import export_onnx
 from ..data import ImageSource, as_images, as_source
 from ..features import FeatureSet
 from ..views import ViewTransform
@@ -37,7 +42,7 @@ MODEL_FORMAT = "fewshot-tcs/folded-student/1"
 
 def build_student_backbone(name: str, pretrained: bool, seed: int):
     """The student's backbone from the registry: its pretrained weights where they are at hand, else random."""
-    from ..backbones import WeightsNotFoundError, create_backbone
+    from ..backbones import create_backbone
 
     if pretrained:
         try:
@@ -49,8 +54,9 @@ def build_student_backbone(name: str, pretrained: bool, seed: int):
     return create_backbone(name, pretrained=False, seed=seed), False
 
 
-class TCSClassifier:
-    """A compact student distilled from a teacher through a tailored coordinate system (scikit-learn style).
+class TCSClassifier(ClassifierMixin, BaseEstimator):
+    """A compact student distilled from a teacher through a tailored coordinate system, a scikit-learn
+    estimator (``get_params``, ``set_params``, ``clone``, ``score``; grid searches and pipelines take it).
 
     Hyperparameters are stored as given; ``fit`` learns ``classes_``, ``coords_`` (the coordinate system),
     ``mask_`` (kept coordinates), ``model_`` (the folded student), ``heads_`` (the folded linear layer of each
@@ -107,15 +113,16 @@ class TCSClassifier:
         cache_dir: where teacher features are cached (default ``$FEWSHOT_TCS_CACHE``).
         device: "cpu", "cuda", ... (default: CUDA when available).
         seed: seeds the student's initialisation, views and batches.
-        quiet: no progress bars.
+        quiet: progress bars: None (default) shows them where a person is watching (a terminal or notebook)
+            and not in scripts, logs or CI (tqdm's ``disable=None``); True never, False always.
     """
 
     def __init__(
         self,
-        backbone: str | list[str] = "dinov2_vits14",
-        student: str = "mobilenetv2_100",
+        backbone: str | list[str] = defaults.TEACHER,
+        student: str = defaults.STUDENT,
         student_pretrained: bool = True,
-        image_size: int | str = "auto",
+        image_size: int | str = defaults.IMAGE_SIZE,
         train_stages: int | str | None = "auto",
         n_components: int | None = 64,
         variance: float | None = None,
@@ -129,7 +136,7 @@ class TCSClassifier:
         normalize_mimic: bool = True,
         elsh_bits: int = 0,
         lambda_elsh: float = 0.1,
-        teacher_views: int = 4,
+        teacher_views: int = defaults.TEACHER_VIEWS,
         student_views: int = 8,
         readout: str = "linear",
         init_projector: str = "ridge",
@@ -137,7 +144,7 @@ class TCSClassifier:
         decision_weight: float = 0.5,
         temperature: float = 2.0,
         decision_C: float | str = "cv",
-        steps: int = 120,
+        steps: int = defaults.STEPS,
         batch_size: int = 32,
         lr: float = 3e-4,
         head_lr: float = 3e-3,
@@ -149,7 +156,7 @@ class TCSClassifier:
         cache_dir: str | os.PathLike | None = None,
         device: str | None = None,
         seed: int = 0,
-        quiet: bool = True,
+        quiet: bool | None = None,
     ):
         self.backbone = backbone
         self.student = student
@@ -189,18 +196,6 @@ class TCSClassifier:
         self.device = device
         self.seed = seed
         self.quiet = quiet
-
-    # -- parameters -------------------------------------------------------------------------------------------
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """The hyperparameters as given (``deep`` is scikit-learn's; nothing here is nested)."""
-        return {k: v for k, v in vars(self).items() if not k.endswith("_")}
-
-    def set_params(self, **params: Any) -> TCSClassifier:
-        for key, value in params.items():
-            if key not in self.get_params():
-                raise ValueError(f"unknown parameter {key!r}; TCSClassifier takes {sorted(self.get_params())}")
-            setattr(self, key, value)
-        return self
 
     def _check_params(self) -> None:
         from ..backbones.runtime import RUNTIMES
@@ -338,18 +333,21 @@ class TCSClassifier:
             return support_features, unlabeled_features
 
         def run(items: ImageSource) -> TeacherFeatures:
-            features: FeatureSet = teacher_pass(
-                self.backbone,
-                items,
-                views=self.teacher_views,
-                view_seed=self.seed,
-                pretrained=self.teacher_pretrained,
-                weights=self.teacher_weights,
-                runtime=self.teacher_runtime,
-                cache_dir=self.cache_dir,
-                device=self.device,
-                quiet=self.quiet,
-            )
+            try:
+                features: FeatureSet = teacher_pass(
+                    self.backbone,
+                    items,
+                    views=self.teacher_views,
+                    view_seed=self.seed,
+                    pretrained=self.teacher_pretrained,
+                    weights=self.teacher_weights,
+                    runtime=self.teacher_runtime,
+                    cache_dir=self.cache_dir,
+                    device=self.device,
+                    quiet=self.quiet,
+                )
+            except WeightsNotFoundError as error:
+                raise error.for_interface("fit") from None  # hints in fit's words (teacher_weights=)
             return TeacherFeatures.from_feature_set(features, items.ids)
 
         return run(source), (run(pool) if pool is not None else None)
@@ -408,8 +406,7 @@ class TCSClassifier:
 
     # -- prediction -------------------------------------------------------------------------------------------
     def _check_fitted(self) -> None:
-        if not hasattr(self, "model_"):
-            raise RuntimeError("TCSClassifier is not fitted yet; call fit(support) first")
+        check_is_fitted(self, "model_", msg="TCSClassifier is not fitted yet; call fit(support) first")
 
     def transform_images(self, images: Any) -> torch.Tensor:
         """Images (any kind ``as_images`` takes) -> the student's input batch (n, 3, S, S)."""
@@ -523,7 +520,8 @@ class TCSClassifier:
         return clf
 
     def export(self, path: str | os.PathLike, format: str | None = None) -> Path:
-        """The folded student as ONNX (``.onnx``) or TorchScript (``.pt``), input (B, 3, S, S) normalised."""
+        """The folded student as ONNX (``.onnx``: one self-contained file, input ``images``, output ``logits``)
+        or TorchScript (``.pt``); input (B, 3, S, S), normalised as ``transform_images`` does."""
         self._check_fitted()
         path = Path(path)
         format = format or ("onnx" if path.suffix == ".onnx" else "torchscript")
@@ -533,16 +531,7 @@ class TCSClassifier:
         if format == "torchscript":
             torch.jit.trace(self.model_.eval(), example).save(str(path))
         elif format == "onnx":
-            torch.onnx.export(
-                self.model_.eval(),
-                (example,),
-                str(path),
-                input_names=["images"],
-                output_names=["logits"],
-                dynamic_shapes=({0: torch.export.Dim("batch")},),
-                dynamo=True,
-                verbose=False,
-            )
+            export_onnx(self.model_, path, (3, size, size), "logits")
         else:
             raise ValueError(f"format must be 'onnx' or 'torchscript'; got {format!r}")
         return path

@@ -65,16 +65,18 @@ def teacher_pass(
     normalize: bool = True,
     pretrained: bool = True,
     weights: str | os.PathLike | None = None,
+    seed: int | None = 0,
     cache_dir: str | os.PathLike | None = None,
     device=None,
     dtype: str = "float32",
     runtime: str = "auto",
-    quiet: bool = False,
+    quiet: bool | None = None,
 ) -> FeatureSet:
     """Each teacher runs once over ``source`` (cached); a list of teachers gives their joined features.
 
     ``dtype`` ("float32" or "float16") is how the features are stored in the cache; float16 halves its size,
     and methods still compute in float32. ``runtime`` says where the teachers run (``extract_features``).
+    ``seed`` initialises teachers run without pretrained weights, so such a run is repeatable (and resumable).
     """
     names = [backbones] if isinstance(backbones, str) else list(backbones)
     if not names:
@@ -87,6 +89,7 @@ def teacher_pass(
             source,
             pretrained=pretrained,
             weights=weights,
+            seed=seed,
             views=views,
             view_seed=view_seed,
             cache_dir=cache_dir,

@@ -6,9 +6,11 @@ need a teacher (classic KD, a baseline) bring it themselves.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,6 +22,19 @@ from tqdm.auto import tqdm
 from .. import distributed
 from ..views import ViewTransform, sample_view_params
 from .student import Student
+
+_progress_label = contextvars.ContextVar("progress_label", default="training student")
+
+
+@contextlib.contextmanager
+def progress_label(label: str) -> Iterator[None]:
+    """Name the training progress bars inside the block (a caller that trains several students says which)."""
+    token = _progress_label.set(label)
+    try:
+        yield
+    finally:
+        _progress_label.reset(token)
+
 
 CLEAN_VIEW = np.array([0.0, 0.0, 1.0, 1.0, 0.0], dtype=np.float32)
 
@@ -184,7 +199,7 @@ def train_student(
     config: TrainConfig,
     selector=None,
     device: torch.device | None = None,
-    quiet: bool = False,
+    quiet: bool | None = None,
 ) -> TrainingLog:
     """Optimise ``student`` on the bank's items; ``labels`` (n,) with -1 for unlabelled items.
 
@@ -214,8 +229,8 @@ def train_student(
     autocast = device.type == "cuda" and config.amp
     log, best, stale = TrainingLog(), math.inf, 0
     start = time.perf_counter()
-    quiet = quiet or not distributed.is_main()
-    for step in tqdm(range(config.steps), desc="training student", disable=quiet, leave=False):
+    quiet = True if not distributed.is_main() else quiet
+    for step in tqdm(range(config.steps), desc=_progress_label.get(), disable=quiet, leave=False):
         items, views = _sample_batch(labels, bank.n_views, config.batch_size, generator)
         if parallel:
             items, views = _rank_share(items, views, labels)

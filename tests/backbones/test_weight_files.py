@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
 import open_clip
 import pytest
 import timm
 import torch
+from PIL import Image
 from safetensors.torch import save_file
 from torch import nn
 
@@ -181,3 +183,45 @@ def test_unreachable_open_clip_weights_are_reported(tmp_path):
         "cache_dir=",
     ):
         assert part in message
+
+
+def test_missing_weights_hints_use_the_names_of_the_interface_called(tmp_path, capsys):
+    import fewshot_tcs
+    from fewshot_tcs.cli import main
+
+    images = np.random.default_rng(0).integers(0, 255, (4, 16, 16, 3), dtype=np.uint8)
+    with pytest.raises(WeightsNotFoundError) as error:
+        fewshot_tcs.fit(images, ["a", "a", "b", "b"], backbone="dinov2_vits14", cache_dir=tmp_path)
+    message = str(error.value)
+    assert "teacher_weights='/path/to/dinov2_vits14_pretrain.pth" in message
+    assert "teacher_pretrained=False" in message
+    fixes = message.split("Fix (any one):")[1]
+    assert " weights=" not in fixes and "source=" not in fixes and "cache_dir=" not in fixes
+
+    folder = tmp_path / "photos"
+    for name in ("a", "b"):
+        (folder / name).mkdir(parents=True)
+        for k in range(2):
+            Image.fromarray(images[k]).save(folder / name / f"{k}.png")
+    assert main(["fit", str(folder), "--backbone", "dinov2_vits14", "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "--weights '/path/to/dinov2_vits14_pretrain.pth" in err
+    fixes = err.split("Fix (any one):")[1]
+    assert "weights=" not in fixes and "pretrained=" not in fixes and "source=" not in fixes and "Traceback" not in err
+
+
+def test_without_network_missing_weights_fail_at_once_and_quietly(tmp_path, monkeypatch, caplog):
+    import time
+
+    import huggingface_hub.constants
+
+    from fewshot_tcs.backbones import network
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)  # as on a user's machine
+    network.reachable.cache_clear()
+    monkeypatch.setattr(time, "sleep", lambda seconds: pytest.fail(f"retried after a {seconds} s sleep"))
+    with pytest.raises(WeightsNotFoundError, match="dl.fbaipublicfiles.com within 3 s"):
+        create_backbone("dinov2_vits14", source="auto", cache_dir=tmp_path)
+    assert huggingface_hub.constants.HF_HUB_OFFLINE is False  # restored
+    assert "Retrying" not in caplog.text
+    network.reachable.cache_clear()

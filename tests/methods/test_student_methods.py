@@ -86,7 +86,7 @@ def test_kd_probe_c_sets_how_sharp_the_soft_targets_are():
     soft = {}
     for c in (1.0, 100.0):
         method = StudentKD(probe_C=c, temperature=1.0, teacher_in_loop=False, **SETTINGS)
-        objective = method._classifier(support).kd_objective
+        objective = method._classifier(support).kd_objective_
         soft[c] = objective._soft(features).max(dim=1).values.mean()
     assert StudentKD().probe_C == 100.0
     assert soft[100.0] > soft[1.0] + 0.2

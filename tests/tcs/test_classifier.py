@@ -1,11 +1,14 @@
 """TCSClassifier end to end on tiny images with a small random teacher and student (seconds, not minutes)."""
 
 import json
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image
+from sklearn.exceptions import NotFittedError
 
 import fewshot_tcs
 from fewshot_tcs.backbones import Backbone
@@ -103,7 +106,7 @@ def test_params_are_kept_as_given():
     clf = TCSClassifier(**params(keep=0.25))
     assert clf.get_params()["keep"] == 0.25
     assert clf.set_params(steps=3) is clf and clf.steps == 3
-    with pytest.raises(ValueError, match="unknown parameter"):
+    with pytest.raises(ValueError, match="Invalid parameter .nope."):
         clf.set_params(nope=1)
 
 
@@ -168,7 +171,9 @@ def test_onnx_and_torchscript_exports_match_torch(fitted, tmp_path):
     clf, x, _ = fitted
     batch = clf.transform_images(x[:5])
     expected = clf.model_(batch).detach().numpy()
-    path = clf.export(tmp_path / "student.onnx")
+    path = clf.export(tmp_path / "made" / "student.onnx")
+    assert [p.name for p in path.parent.iterdir()] == ["student.onnx"], "one self-contained file"
+    path = Path(shutil.copy(path, tmp_path / "student.onnx"))  # copied alone, it still loads
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     (got,) = session.run(None, {"images": batch.numpy()})
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
@@ -248,7 +253,7 @@ def test_bad_input(tmp_path):
         clf.fit(x, labels=y[:-1])
     with pytest.raises(ValueError, match="readout must be one of"):
         TCSClassifier(**params(readout="knn")).fit((x, y))
-    with pytest.raises(RuntimeError, match="not fitted"):
+    with pytest.raises(NotFittedError, match="not fitted"):
         TCSClassifier().predict(x)
     with pytest.raises(ValueError, match="no images"):
         clf.fit(ArraySource(np.zeros((0, 4, 4), np.uint8), []))
@@ -328,3 +333,14 @@ def test_a_support_that_lacks_some_of_its_sources_classes_gets_a_head_for_the_pr
     assert list(clf.classes_) == [source.classes[1], source.classes[3]]
     assert clf.decision_function(support).shape == (8, 2)
     assert "no images of 3" in caplog.text
+
+
+def test_fit_takes_labels_second_like_scikit_learn(tmp_path):
+    import fewshot_tcs
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 255, (12, 16, 16, 3), dtype=np.uint8)
+    y = np.repeat(["a", "b", "c"], 4)
+    clf = fewshot_tcs.fit(x, y, **params(cache_dir=tmp_path, steps=2))
+    assert list(clf.classes_) == ["a", "b", "c"]
+    assert clf.backbone == TEACHER

@@ -1,0 +1,15 @@
+"""The library's defaults as data: the library's signatures and the CLI both read them here, so the same call
+gives the same model from code and from the shell. Importing this module costs nothing (the CLI's ``--help``
+needs it before any heavy import)."""
+
+TEACHER = "dinov2_vits14"  # needs its weights (online, or teacher_weights=); efficientnet_lite* work offline
+STUDENT = "mobilenetv2_100"
+IMAGE_SIZE = "auto"  # chosen from the images and the student's pretrained size (tcs/resolution.py)
+STEPS = 120
+TEACHER_VIEWS = 4
+
+BENCH_METHODS = ("protonet", "logistic", "tcs-probe")
+N_WAY = 5
+SHOTS = (1, 5)
+N_QUERY = 15
+N_EPISODES = 600
