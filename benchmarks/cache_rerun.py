@@ -18,8 +18,8 @@ import time
 
 import numpy as np
 
-from fewshot_tcs.benchmark import benchmark
 from fewshot_tcs.data import ArraySource, load_source
+from fewshot_tcs.evaluation.benchmark import benchmark
 
 
 def dataset(name: str, classes: int, per_class: int):

@@ -33,10 +33,9 @@ import torch
 
 from fewshot_tcs.data import ArraySource, load_source
 from fewshot_tcs.episodes import EpisodeSampler
-from fewshot_tcs.features import extract_features
+from fewshot_tcs.features import TeacherFeatures, extract_features, join_teachers
 from fewshot_tcs.methods import ItemSet, StudentKD
 from fewshot_tcs.tcs import TCSClassifier
-from fewshot_tcs.tcs.teacher import TeacherFeatures, join_teachers
 
 RANDOM_TEACHERS = {"dinov2_vits14"}  # no weights offline; random ones cost the same
 

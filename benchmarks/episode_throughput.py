@@ -19,7 +19,7 @@ import torch
 
 from fewshot_tcs.data import ArraySource
 from fewshot_tcs.episodes import EpisodeSampler
-from fewshot_tcs.evaluate import evaluate
+from fewshot_tcs.evaluation.evaluate import evaluate
 from fewshot_tcs.features import FeatureSet
 from fewshot_tcs.methods import ProtoNet, TCSProbe
 

@@ -34,15 +34,14 @@ from pathlib import Path
 import numpy as np
 
 from fewshot_tcs import TCSClassifier
-from fewshot_tcs.benchmark import allway_benchmark, benchmark
 from fewshot_tcs.data import FolderSource, load_source, write_folder
 from fewshot_tcs.data.paths import find_data
 from fewshot_tcs.episodes import load_episodes, named_episodes
-from fewshot_tcs.features import l2_normalize
+from fewshot_tcs.evaluation.benchmark import allway_benchmark, benchmark
+from fewshot_tcs.evaluation.results import ResultsLog, confidence_interval
+from fewshot_tcs.features import l2_normalize, teacher_pass
 from fewshot_tcs.linear_probe import fit_logistic
 from fewshot_tcs.methods import StudentCE, StudentKD, StudentProbe, StudentTCS, StudentTCSKD
-from fewshot_tcs.results import ResultsLog, confidence_interval
-from fewshot_tcs.tcs.teacher import teacher_pass
 
 RESULTS = Path(__file__).parent / "results" / "photos"
 SWEEP = RESULTS / "sweep"
@@ -104,7 +103,7 @@ def fit_folder_seconds(folder: Path, out: Path) -> float:
     process."""
     start = time.perf_counter()
     command = ["-q", "fit", str(folder), "--backbone", TEACHER, "--out", str(out)]  # the offline teacher
-    subprocess.run([sys.executable, "-m", "fewshot_tcs.cli", *command], check=True)
+    subprocess.run([sys.executable, "-m", "fewshot_tcs", *command], check=True)
     return time.perf_counter() - start
 
 

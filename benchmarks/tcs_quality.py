@@ -31,11 +31,11 @@ import torch
 from fewshot_tcs.backbones import create_backbone
 from fewshot_tcs.data import load_source
 from fewshot_tcs.episodes import EpisodeSampler
-from fewshot_tcs.evaluate import evaluate
+from fewshot_tcs.evaluation.evaluate import evaluate
+from fewshot_tcs.evaluation.results import ResultsLog, confidence_interval
+from fewshot_tcs.features import teacher_pass
 from fewshot_tcs.methods import LogisticProbe, ProtoNet, StudentCE, StudentKD, StudentTCS, TCSProbe
-from fewshot_tcs.results import ResultsLog, confidence_interval
 from fewshot_tcs.tcs import TCSClassifier
-from fewshot_tcs.tcs.teacher import teacher_pass
 
 RESULTS = Path(__file__).parent / "results" / "tcs_quality"
 TEACHERS = {"lite2": ["efficientnet_lite2"], "ensemble": ["efficientnet_lite2", "mobilenetv2_100"]}

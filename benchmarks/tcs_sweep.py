@@ -20,9 +20,9 @@ import numpy as np
 import tcs_quality as quality
 
 from fewshot_tcs.data import load_source
-from fewshot_tcs.evaluate import evaluate
+from fewshot_tcs.evaluation.evaluate import evaluate
+from fewshot_tcs.features import teacher_pass
 from fewshot_tcs.methods import StudentCE, StudentKD, StudentTCS
-from fewshot_tcs.tcs.teacher import teacher_pass
 
 RESULTS = Path(__file__).parent / "results" / "tcs_sweep"
 METHODS = {"tcs": StudentTCS, "ce": StudentCE, "kd": lambda **p: StudentKD(teacher_in_loop=False, **p)}

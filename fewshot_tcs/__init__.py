@@ -6,18 +6,19 @@ Names are imported on first use, so ``import fewshot_tcs`` (and the CLI's ``--he
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import sys
 import types
 from typing import TYPE_CHECKING, Any
 
-from . import defaults
+from . import _moved, defaults
 
 __version__ = "0.1.0"
 
 # name -> the module that defines it
 _EXPORTS = {
-    "allway_benchmark": ".benchmark",
-    "benchmark": ".benchmark",
+    "allway_benchmark": ".evaluation.benchmark",
+    "benchmark": ".evaluation.benchmark",
     "create_backbone": ".backbones",
     "list_backbones": ".backbones",
     "register_backbone": ".backbones",
@@ -29,7 +30,7 @@ _EXPORTS = {
     "EpisodeSampler": ".episodes",
     "load_episodes": ".episodes",
     "save_episodes": ".episodes",
-    "evaluate": ".evaluate",
+    "evaluate": ".evaluation.evaluate",
     "FeatureSet": ".features",
     "extract_features": ".features",
     "FewShotMethod": ".methods",
@@ -38,23 +39,22 @@ _EXPORTS = {
     "ProtoNet": ".methods",
     "create_method": ".methods",
     "list_methods": ".methods",
-    "EvaluationResult": ".results",
-    "confidence_interval": ".results",
+    "EvaluationResult": ".evaluation.results",
+    "confidence_interval": ".evaluation.results",
     "TCSClassifier": ".tcs",
-    "teacher_pass": ".tcs.teacher",
+    "teacher_pass": ".features",
 }
 
 if TYPE_CHECKING:
     from .backbones import create_backbone, list_backbones, register_backbone
-    from .benchmark import allway_benchmark, benchmark
     from .data import ImageSource, as_source, list_sources, load_source
     from .episodes import Episode, EpisodeSampler, load_episodes, save_episodes
-    from .evaluate import evaluate
-    from .features import FeatureSet, extract_features
+    from .evaluation.benchmark import allway_benchmark, benchmark
+    from .evaluation.evaluate import evaluate
+    from .evaluation.results import EvaluationResult, confidence_interval
+    from .features import FeatureSet, extract_features, teacher_pass
     from .methods import FewShotMethod, ItemSet, LogisticProbe, ProtoNet, create_method, list_methods
-    from .results import EvaluationResult, confidence_interval
     from .tcs import TCSClassifier
-    from .tcs.teacher import teacher_pass
 
 
 class _Package(types.ModuleType):
@@ -67,11 +67,14 @@ class _Package(types.ModuleType):
 
 
 sys.modules[__name__].__class__ = _Package
+sys.meta_path.append(_moved.MovedModules())  # old import paths, for one release
 
 
 def __getattr__(name: str) -> Any:
     if name not in _EXPORTS:
-        raise AttributeError(f"module 'fewshot_tcs' has no attribute {name!r}")
+        if importlib.util.find_spec(f"{__name__}.{name}") is None:
+            raise AttributeError(f"module 'fewshot_tcs' has no attribute {name!r}")
+        return importlib.import_module(f".{name}", __name__)  # a submodule, as ``fewshot_tcs.distributed``
     value = getattr(importlib.import_module(_EXPORTS[name], __name__), name)
     globals()[name] = value
     return value

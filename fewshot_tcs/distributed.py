@@ -72,11 +72,12 @@ def is_main() -> bool:
     return rank() == 0
 
 
-def device() -> torch.device:
-    """This rank's device: its own GPU under torchrun (``LOCAL_RANK``), else the first GPU or the CPU."""
-    if torch.cuda.is_available():
-        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")) if launched() else 0)
-    return torch.device("cpu")
+def default_device(device: str | torch.device | None = None) -> torch.device:
+    """``device`` as a torch device; None: CUDA where there is a GPU (under torchrun each rank's own, which
+    ``init`` makes current), else the CPU. Every part of the library picks its default here."""
+    if device is not None:
+        return torch.device(device)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def _collective(what: str) -> Callable[[Callable[..., T]], Callable[..., T]]:

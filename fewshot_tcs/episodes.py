@@ -15,6 +15,7 @@ import numpy as np
 from torch.utils.data import Sampler
 
 from .data import ConcatSource, ImageSource, load_source
+from .data.paths import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -225,10 +226,7 @@ def save_episodes(episodes: Iterable[Episode], path: str | os.PathLike) -> Path:
     data = "".join(episode.to_json() + "\n" for episode in episodes).encode("utf-8")
     if path.suffix == ".gz":
         data = gzip.compress(data, mtime=0)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-    return path
+    return write_atomic(path, data)
 
 
 EPISODE_FILES = Path(__file__).resolve().parent / "episode_files"

@@ -12,11 +12,11 @@ import numpy as np
 import torch
 from torch import nn
 
-import fewshot_tcs.features as feature_module
+import fewshot_tcs.features.extract as feature_module
 from fewshot_tcs import distributed
 from fewshot_tcs.data import ArraySource
 from fewshot_tcs.episodes import EpisodeSampler
-from fewshot_tcs.evaluate import evaluate
+from fewshot_tcs.evaluation.evaluate import evaluate
 from fewshot_tcs.features import FeatureSet, extract_features
 from fewshot_tcs.methods import LogisticProbe, ProtoNet
 from fewshot_tcs.tcs.objective import TCSObjective

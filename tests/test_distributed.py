@@ -80,11 +80,11 @@ def test_cli_bench_under_torchrun(tmp_path, omniglot_dir):
     args = ["bench", "omniglot-small", "--backbone", "efficientnet_lite0", "--shots", "1", "--n-episodes", "4"]
     args += ["--methods", "protonet", "logistic"]
     env = {"FEWSHOT_TCS_CACHE": str(tmp_path / "cache")}
-    run = torchrun("-m", "fewshot_tcs.cli", *args, "--out", str(tmp_path / "parallel"), env=env)
+    run = torchrun("-m", "fewshot_tcs", *args, "--out", str(tmp_path / "parallel"), env=env)
     check(run)
     assert run.stdout.count("| protonet |") == 1, "only rank 0 prints the table"
     single = subprocess.run(
-        [sys.executable, "-m", "fewshot_tcs.cli", *args, "--out", str(tmp_path / "single")],
+        [sys.executable, "-m", "fewshot_tcs", *args, "--out", str(tmp_path / "single")],
         env={**os.environ, **env, "HF_HUB_OFFLINE": "1"},
         capture_output=True,
         text=True,

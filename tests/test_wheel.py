@@ -32,7 +32,7 @@ def test_a_wheel_installed_in_a_fresh_environment_loads_a_named_episode_file(tmp
     # install: a path line in a .pth file adds the folder without running the .pth files inside it.
     (target / "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     script = (
-        "import fewshot_tcs, fewshot_tcs.episodes as e;"
+        "import fewshot_tcs, fewshot_tcs.episodes as e, fewshot_tcs.evaluation.benchmark, fewshot_tcs.apps.cli;"
         "print(fewshot_tcs.__file__);"
         "print(len(e.load_episodes('omniglot-small/5w5s')), e.list_episode_files())"
     )

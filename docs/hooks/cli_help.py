@@ -23,6 +23,6 @@ def _sections(parser: argparse.ArgumentParser, command: str) -> list[str]:
 def on_page_markdown(markdown: str, page, config, files) -> str:
     if MARKER not in markdown:
         return markdown
-    from fewshot_tcs.cli import build_parser
+    from fewshot_tcs.apps.cli import build_parser
 
     return markdown.replace(MARKER, "\n".join(_sections(build_parser(), "fewshot-tcs")))

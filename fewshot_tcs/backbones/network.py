@@ -21,7 +21,8 @@ def reachable(url: str) -> bool:
         return True
     parsed = urlparse(url)
     try:
-        with socket.create_connection((parsed.hostname, parsed.port or 443), timeout=PROBE_SECONDS):
+        port = parsed.port or (80 if parsed.scheme == "http" else 443)
+        with socket.create_connection((parsed.hostname, port), timeout=PROBE_SECONDS):
             return True
     except OSError:
         return False

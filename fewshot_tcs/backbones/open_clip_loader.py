@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import os
 from dataclasses import asdict
 from pathlib import Path
@@ -12,6 +11,7 @@ import open_clip
 from open_clip.transform import PreprocessCfg
 from torch import nn
 
+from ..registry import did_you_mean
 from .checkpoints import (
     NETWORK_ERRORS,
     WEIGHT_SUFFIXES,
@@ -34,10 +34,8 @@ def dynamic_spec(name: str) -> BackboneSpec:
     """The spec for ``open_clip:<arch>[/<tag>]``; ValueError naming close matches for an unknown arch or tag."""
     arch, _, tag = name[len(PREFIX) :].partition("/")
     if arch not in open_clip.list_models():
-        close = difflib.get_close_matches(arch, open_clip.list_models(), n=5)
-        raise ValueError(
-            f"unknown open_clip architecture {arch!r} in {name!r}; close matches: {close}. See open_clip.list_models()."
-        )
+        close = did_you_mean(arch, open_clip.list_models(), n=5)
+        raise ValueError(f"unknown open_clip architecture {arch!r} in {name!r}.{close} See open_clip.list_models().")
     tags = open_clip.list_pretrained_tags_by_model(arch)
     if tag and tag not in tags:
         raise ValueError(f"open_clip architecture {arch!r} has no pretrained tag {tag!r}; its tags: {tags}")

@@ -2,29 +2,29 @@
 
 from __future__ import annotations
 
-import difflib
-
+from ..registry import Registry
 from . import open_clip_loader, timm_loader
 from .info import BackboneSpec
 
-_REGISTRY: dict[str, BackboneSpec] = {}
+_REGISTRY: Registry[BackboneSpec] = Registry(
+    "backbone",
+    hint=". See fewshot_tcs.backbones.list_backbones(), or use 'timm:<any timm model>' / "
+    "'open_clip:<arch>/<pretrained tag>'.",
+)
 
 IMAGENET_MEAN_STD = {"mean": (0.485, 0.456, 0.406), "std": (0.229, 0.224, 0.225)}
 
 
 def register_backbone(spec: BackboneSpec) -> BackboneSpec:
     """Add an entry so :func:`create_backbone` and :func:`list_backbones` know its name."""
-    if spec.name in _REGISTRY:
-        raise ValueError(f"backbone {spec.name!r} is already registered")
     if spec.name.startswith((timm_loader.PREFIX, open_clip_loader.PREFIX)) and spec.family not in ("timm", "open_clip"):
         raise ValueError(f"names starting with 'timm:' or 'open_clip:' are reserved for those families: {spec.name!r}")
-    _REGISTRY[spec.name] = spec
-    return spec
+    return _REGISTRY.add(spec.name, spec)
 
 
 def registered() -> list[BackboneSpec]:
     """Every fixed entry, sorted by name."""
-    return [_REGISTRY[name] for name in sorted(_REGISTRY)]
+    return [_REGISTRY[name] for name in _REGISTRY.names()]
 
 
 def get_spec(name: str) -> BackboneSpec:
@@ -35,11 +35,7 @@ def get_spec(name: str) -> BackboneSpec:
         return timm_loader.dynamic_spec(name)
     if name.startswith(open_clip_loader.PREFIX):
         return open_clip_loader.dynamic_spec(name)
-    close = difflib.get_close_matches(name, list(_REGISTRY), n=5, cutoff=0.5)
-    raise ValueError(
-        f"unknown backbone {name!r}; close matches: {close}. See fewshot_tcs.backbones.list_backbones(), "
-        "or use 'timm:<any timm model>' / 'open_clip:<arch>/<pretrained tag>'."
-    )
+    return _REGISTRY[name]  # an unknown name: the error says what is close and where else to look
 
 
 # DINOv2 (Meta, Apache-2.0): timm definitions; 224 px input and resize-256/crop-224 as DINOv2's linear eval

@@ -15,7 +15,6 @@ process. ONNX Runtime and the exporter's onnxscript come with the ``export`` ext
 from __future__ import annotations
 
 import contextlib
-import difflib
 import hashlib
 import importlib.metadata
 import importlib.util
@@ -29,6 +28,7 @@ from pathlib import Path
 import torch
 
 from ..data.paths import cache_root, folder_name
+from ..registry import did_you_mean
 from . import onnx_export
 from .backbone import Backbone
 
@@ -43,9 +43,8 @@ ORT_MIN_IMAGES = 128
 def check_runtime(runtime: str) -> str:
     """``runtime`` if it is one of RUNTIMES, else a ValueError naming the closest."""
     if runtime not in RUNTIMES:
-        close = difflib.get_close_matches(str(runtime), RUNTIMES, n=1, cutoff=0.3)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise ValueError(f"runtime must be one of {', '.join(map(repr, RUNTIMES))}; got {runtime!r}{hint}")
+        hint = did_you_mean(runtime, RUNTIMES, n=1, cutoff=0.3)
+        raise ValueError(f"runtime must be one of {', '.join(map(repr, RUNTIMES))}; got {runtime!r}.{hint}")
     return runtime
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import os
 import sys
 from pathlib import Path
@@ -13,6 +12,7 @@ import torch
 from timm.models import get_pretrained_cfg, model_entrypoint, split_model_name_tag
 from torch import nn
 
+from ..registry import did_you_mean
 from .checkpoints import (
     NETWORK_ERRORS,
     WEIGHT_SUFFIXES,
@@ -37,8 +37,8 @@ def dynamic_spec(name: str) -> BackboneSpec:
     model_name = name[len(PREFIX) :]
     arch, tag = split_model_name_tag(model_name)
     if not timm.is_model(arch):
-        close = difflib.get_close_matches(arch, timm.list_models(), n=5)
-        raise ValueError(f"unknown timm model {arch!r} in {name!r}; close matches: {close}. See timm.list_models().")
+        close = did_you_mean(arch, timm.list_models(), n=5)
+        raise ValueError(f"unknown timm model {arch!r} in {name!r}.{close} See timm.list_models().")
     tags = [n.split(".", 1)[1] for n in timm.list_pretrained(f"{arch}.*")]
     if tag and tag not in tags:
         raise ValueError(f"timm model {arch!r} has no pretrained tag {tag!r}; its tags: {tags}")

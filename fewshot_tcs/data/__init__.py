@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..registry import Registry
 from .archive import ArchiveSource, archive_source
 from .cifar import CIFAR100Source, cifar_fs, fc100
 from .cub import cub
@@ -27,7 +28,21 @@ from .omniglot import OmniglotSource, omniglot
 from .source import ConcatSource, ImageLoadError, ImageSource, SubsetSource
 from .transforms import ToRGB
 
-NAMED_SOURCES: dict[str, Callable[..., ImageSource]] = {
+SOURCES: Registry[Callable[..., ImageSource]] = Registry("dataset", hint=", folder:<path> or hf:<repo>")
+
+
+def register_source(name: str, loader: Callable[..., ImageSource]) -> Callable[..., ImageSource]:
+    """Add a named dataset: ``loader(split=None, root=None, download=False, transform=None, ...)`` returns
+    its ImageSource; :func:`load_source` and :func:`list_sources` then know the name."""
+    return SOURCES.add(name, loader)
+
+
+def list_sources() -> list[str]:
+    """Names accepted by :func:`load_source` (besides ``folder:<path>`` and ``hf:<repo>``)."""
+    return SOURCES.names()
+
+
+_BUILT_IN: dict[str, Callable[..., ImageSource]] = {
     "omniglot-small": lambda split=None, **kw: omniglot("small", **kw),
     "omniglot-small1": lambda split=None, **kw: omniglot("small1", **kw),
     "omniglot-small2": lambda split=None, **kw: omniglot("small2", **kw),
@@ -43,11 +58,8 @@ NAMED_SOURCES: dict[str, Callable[..., ImageSource]] = {
     "cifar10": lambda split=None, download=False, **kw: archive_source("cifar10", split, **kw),
     "hymenoptera": lambda split=None, download=False, **kw: archive_source("hymenoptera", split, **kw),
 }
-
-
-def list_sources() -> list[str]:
-    """Names accepted by :func:`load_source` (besides ``folder:<path>`` and ``hf:<repo>``)."""
-    return sorted(NAMED_SOURCES)
+for _name, _loader in _BUILT_IN.items():
+    register_source(_name, _loader)
 
 
 def load_source(
@@ -62,15 +74,10 @@ def load_source(
         return FolderSource(name.split(":", 1)[1], transform=transform)
     if name.startswith("hf:"):
         return hub_source(name[3:], split, cache_dir=root, transform=transform)
-    if name not in NAMED_SOURCES:
-        import difflib
-
-        close = difflib.get_close_matches(name, NAMED_SOURCES, n=3)
-        hint = f" Did you mean {close}?" if close else ""
-        raise ValueError(f"unknown dataset {name!r}.{hint} Known: {list_sources()}, folder:<path> or hf:<repo>")
+    loader = SOURCES[name]
     if name.startswith("omniglot"):
-        return NAMED_SOURCES[name](split, root=root, download_missing=download, transform=transform)
-    return NAMED_SOURCES[name](split, root=root, download=download, transform=transform)
+        return loader(split, root=root, download_missing=download, transform=transform)
+    return loader(split, root=root, download=download, transform=transform)
 
 
 def as_source(data: Any, labels: Any = None, **kwargs: Any) -> ImageSource:
@@ -83,7 +90,7 @@ def as_source(data: Any, labels: Any = None, **kwargs: Any) -> ImageSource:
     if isinstance(data, ImageSource):
         return data
     if isinstance(data, (str, os.PathLike)):
-        if isinstance(data, str) and (data in NAMED_SOURCES or data.startswith(("folder:", "hf:"))):
+        if isinstance(data, str) and (data in SOURCES or data.startswith(("folder:", "hf:"))):
             return load_source(data, **kwargs)
         if os.path.isdir(data):
             return FolderSource(data, **kwargs)
@@ -148,7 +155,7 @@ def as_any_images(data: Any, labels: Any = None) -> ImageSource:
     if labels is not None or isinstance(data, ImageSource) or hasattr(data, "column_names"):
         return as_source(data, labels)
     if isinstance(data, (str, os.PathLike)):
-        if isinstance(data, str) and (data in NAMED_SOURCES or data.startswith(("folder:", "hf:"))):
+        if isinstance(data, str) and (data in SOURCES or data.startswith(("folder:", "hf:"))):
             return load_source(data)
         has_classes = os.path.isdir(data) and any(
             p.is_dir() and not p.name.startswith(".") for p in Path(data).iterdir()
@@ -187,6 +194,7 @@ __all__ = [
     "fc100",
     "hub_source",
     "list_sources",
+    "register_source",
     "load_source",
     "mini_imagenet",
     "omniglot",

@@ -1,4 +1,4 @@
-"""Where named datasets are looked for on this machine."""
+"""Where the library's files are on this machine (datasets, caches), and how they are written."""
 
 from __future__ import annotations
 
@@ -41,3 +41,12 @@ def find_data(*relative: str) -> Path | None:
             if candidate.exists():
                 return candidate
     return None
+
+
+def write_atomic(path: Path, data: str | bytes) -> Path:
+    """Write ``data`` through a temporary file beside ``path`` and a rename: readers, and a run killed
+    midway, see the old file or the new one, never half of one."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data if isinstance(data, bytes) else data.encode("utf-8"))
+    os.replace(tmp, path)
+    return path

@@ -2,40 +2,50 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable
 from typing import Any
 
+from ..registry import Registry
 from .base import FeatureMethod, FewShotMethod, ItemSet
+from .kd import StudentKD
 from .logistic import LogisticCV, LogisticProbe
 from .protonet import ProtoNet
 from .student_probe import StudentProbe
-from .tcs_methods import StudentCE, StudentKD, StudentTCS, StudentTCSKD, TCSProbe
+from .students import StudentCE, StudentMethod, StudentTCS, StudentTCSKD
+from .tcs_probe import TCSProbe
 
-METHODS: dict[str, Callable[..., FewShotMethod]] = {
-    ProtoNet.name: ProtoNet,
-    LogisticProbe.name: LogisticProbe,
-    LogisticCV.name: LogisticCV,
-    StudentProbe.name: StudentProbe,
-    TCSProbe.name: TCSProbe,
-    StudentTCS.name: StudentTCS,
-    StudentTCSKD.name: StudentTCSKD,
-    StudentCE.name: StudentCE,
-    StudentKD.name: StudentKD,
-}
+METHODS: Registry[Callable[..., FewShotMethod]] = Registry("method")
+
+
+def register_method(method: type[FewShotMethod]) -> type[FewShotMethod]:
+    """Add a method class under its ``name`` (usable as a decorator). What it needs from the evaluator
+    (``needs``: features, images or both) is declared on the class; a method that trains on images is
+    given the teacher's name and the student settings by ``benchmark``."""
+    METHODS.add(method.name, method)
+    return method
 
 
 def list_methods() -> list[str]:
-    return sorted(METHODS)
+    return METHODS.names()
 
 
 def create_method(name: str, **params: Any) -> FewShotMethod:
     """A method by name (see :func:`list_methods`) with its hyperparameters."""
-    if name not in METHODS:
-        close = difflib.get_close_matches(name, METHODS, n=3)
-        hint = f" Did you mean {close}?" if close else ""
-        raise ValueError(f"unknown method {name!r}.{hint} Known: {list_methods()}")
     return METHODS[name](**params)
+
+
+for _method in (
+    ProtoNet,
+    LogisticProbe,
+    LogisticCV,
+    StudentProbe,
+    TCSProbe,
+    StudentTCS,
+    StudentTCSKD,
+    StudentCE,
+    StudentKD,
+):
+    register_method(_method)
 
 
 __all__ = [
@@ -47,10 +57,12 @@ __all__ = [
     "ProtoNet",
     "StudentCE",
     "StudentKD",
+    "StudentMethod",
     "StudentProbe",
     "StudentTCS",
     "StudentTCSKD",
     "TCSProbe",
     "create_method",
     "list_methods",
+    "register_method",
 ]

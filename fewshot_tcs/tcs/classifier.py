@@ -19,19 +19,19 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
-from .. import defaults
+from .. import defaults, distributed
 from ..backbones.errors import WeightsNotFoundError
 from ..backbones.onnx_export import export_onnx
 from ..data import ImageSource, as_images, as_source
 from ..features import FeatureSet
-from ..views import ViewTransform
+from ..features.teachers import TeacherFeatures, teacher_pass
+from ..features.views import ViewTransform
 from .coords import CoordinateSystem
 from .losses import ELSH
 from .objective import CrossEntropyObjective, TailoredKDObjective, TCSObjective, tailored_probe_logits
 from .resolution import choose_image_size
 from .selection import make_selector
 from .student import FoldedStudent, Student, distance_scale, split_backbone
-from .teacher import TeacherFeatures, teacher_pass
 from .trainer import CLEAN_VIEW, TrainConfig, TrainingLog, ViewBank, student_coords, train_student
 
 log = logging.getLogger(__name__)
@@ -254,9 +254,7 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
             only = source.classes[present[0]]
             raise ValueError(f"support has a single class ({only!r}); a classifier needs at least two")
         pool = as_images(unlabeled) if unlabeled is not None else None
-        device = (
-            torch.device(self.device) if self.device else torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        )
+        device = distributed.default_device(self.device or None)
         teacher_l, teacher_u = self._teacher(source, pool, support_features, unlabeled_features)
         images = [source.load(i) for i in range(len(source))]
         ids = list(source.ids)
@@ -324,6 +322,25 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
         self.teacher_dim_ = int(teacher.clean.shape[1])
         return self
 
+    def teacher_features(self, images: Any) -> FeatureSet:
+        """The teacher's features of ``images`` under this classifier's teacher settings (its views, seed,
+        weights, runtime and cache): the pass ``fit`` runs, served from the cache when it already ran."""
+        try:
+            return teacher_pass(
+                self.backbone,
+                as_images(images),
+                views=self.teacher_views,
+                view_seed=self.seed,
+                pretrained=self.teacher_pretrained,
+                weights=self.teacher_weights,
+                runtime=self.teacher_runtime,
+                cache_dir=self.cache_dir,
+                device=self.device,
+                quiet=self.quiet,
+            )
+        except WeightsNotFoundError as error:
+            raise error.for_interface("fit") from None  # hints in fit's words (teacher_weights=)
+
     def _teacher(self, source: ImageSource, pool: ImageSource | None, support_features, unlabeled_features):
         if support_features is not None:
             if len(support_features) != len(source):
@@ -333,22 +350,7 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
             return support_features, unlabeled_features
 
         def run(items: ImageSource) -> TeacherFeatures:
-            try:
-                features: FeatureSet = teacher_pass(
-                    self.backbone,
-                    items,
-                    views=self.teacher_views,
-                    view_seed=self.seed,
-                    pretrained=self.teacher_pretrained,
-                    weights=self.teacher_weights,
-                    runtime=self.teacher_runtime,
-                    cache_dir=self.cache_dir,
-                    device=self.device,
-                    quiet=self.quiet,
-                )
-            except WeightsNotFoundError as error:
-                raise error.for_interface("fit") from None  # hints in fit's words (teacher_weights=)
-            return TeacherFeatures.from_feature_set(features, items.ids)
+            return TeacherFeatures.from_feature_set(self.teacher_features(items), items.ids)
 
         return run(source), (run(pool) if pool is not None else None)
 
@@ -426,18 +428,24 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
             yield torch.stack([transform(source.load(i), CLEAN_VIEW) for i in range(start, stop)])
 
     @torch.inference_mode()
-    def decision_function(self, images: Any, batch_size: int = 256) -> np.ndarray:
+    def logits(self, images: Any, batch_size: int = 256) -> np.ndarray:
         """Logits (n, n_classes) of the folded student."""
         batches = tqdm(self._input_batches(images, batch_size), disable=self.quiet, desc="predicting")
         chunks = [self.model_(chunk.contiguous(memory_format=torch.channels_last)) for chunk in batches]
         return torch.cat(chunks).float().numpy()
 
+    def decision_function(self, images: Any, batch_size: int = 256) -> np.ndarray:
+        """The logits (n, n_classes); with two classes, as in scikit-learn (its ROC AUC scorer reads it),
+        ``(n,)``: the second class's logit minus the first's."""
+        logits = self.logits(images, batch_size)
+        return logits[:, 1] - logits[:, 0] if logits.shape[1] == 2 else logits
+
     def predict_proba(self, images: Any) -> np.ndarray:
-        return torch.softmax(torch.as_tensor(self.decision_function(images)), dim=1).numpy()
+        return torch.softmax(torch.as_tensor(self.logits(images)), dim=1).numpy()
 
     def predict(self, images: Any) -> np.ndarray:
         """Class names, (n,)."""
-        logits = self.decision_function(images)
+        logits = self.logits(images)
         return self.classes_[np.argmax(logits, axis=1)]
 
     def score(self, images: Any, labels: Any = None) -> float:
@@ -445,6 +453,14 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
         source = as_source(images, labels)
         truth = np.array([source.classes[k] for k in source.labels], dtype=object)
         return float(np.mean(self.predict(source) == truth))
+
+    def spectrum(self) -> tuple[np.ndarray, np.ndarray]:
+        """The tailored coordinate system: the explained variance ratio of each principal coordinate, and
+        whether tailoring kept it (for ``evaluation.report.plot_spectrum``). Needs a fit in this process."""
+        self._check_fitted()
+        if not hasattr(self, "coords_"):
+            raise ValueError("this classifier has no coordinate system (objective='ce', or loaded from disk)")
+        return self.coords_.explained_variance_ratio_.cpu().numpy(), self.mask_.cpu().numpy().astype(bool)
 
     def with_readout(self, readout: str) -> TCSClassifier:
         """The same fitted student read out through ``readout`` ("linear" or "ncm") without training again: a

@@ -117,22 +117,15 @@ class CoordinateSystem:
                 f"a coordinate system needs at least 2 feature rows (got {n}): add images (e.g. unlabelled ones "
                 "with basis='pool') or fit on base-class features with basis='reference'"
             )
-        x64 = x.double()
-        mu = x64.mean(dim=0)
-        centred = x64 - mu
-        if n < d:
-            # Gram route: the (n, n) eigenproblem has the same nonzero eigenvalues as the (d, d) covariance.
-            evals, u = torch.linalg.eigh(centred @ centred.T / (n - 1))
-            evals, u = evals.flip(0), u.flip(1)
-            rank = self._rank(evals, n)
-            evals = evals[:rank]
-            vecs = centred.T @ u[:, :rank] / torch.sqrt(evals * (n - 1))
-        else:
-            evals, vecs = torch.linalg.eigh(centred.T @ centred / (n - 1))
-            evals, vecs = evals.flip(0), vecs.flip(1)
-            rank = self._rank(evals, n)
-            evals, vecs = evals[:rank], vecs[:, :rank]
-        ratio = evals / ((centred**2).sum() / (n - 1))
+        mu, evals, vecs, ranks, total = principal_directions(x[None], self.eps)
+        rank = int(ranks[0])
+        if rank < 1:
+            raise ValueError(
+                f"the {n} fitted feature rows are identical, so they span no direction: use distinct images "
+                "or basis='reference' with base-class features"
+            )
+        mu, evals, vecs = mu[0, 0], evals[0, :rank], vecs[0, :, :rank]
+        ratio = evals / total[0]
 
         r = rank
         if self.n_components is not None:
@@ -163,17 +156,6 @@ class CoordinateSystem:
         self.rank_ = rank
         self.n_features_in_ = d
         return self
-
-    def _rank(self, evals: torch.Tensor, n: int) -> int:
-        """Eigenvalues (descending) above ``eps`` times the largest, at most ``n - 1``; error if none."""
-        top = float(evals[0])
-        rank = min(int((evals > self.eps * top).sum()) if top > 0 else 0, n - 1)
-        if rank < 1:
-            raise ValueError(
-                f"the {n} fitted feature rows are identical, so they span no direction: use distinct images "
-                "or basis='reference' with base-class features"
-            )
-        return rank
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "components_"):
@@ -209,3 +191,37 @@ class CoordinateSystem:
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.endswith("_"))
         return f"{type(self).__name__}({params})"
+
+
+def principal_directions(
+    x: torch.Tensor, eps: float
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The PCA under every coordinate system, of E sets of n rows at once (``x`` ``(E, n, d)``), in float64.
+
+    Returns the means ``(E, 1, d)``, eigenvalues ``(E, K)`` and unit directions ``(E, d, K)``, both in
+    descending order, each set's numerical rank ``(E,)`` (eigenvalues above ``eps`` times the largest, at most
+    n - 1; 0 when the rows are identical) and total variance ``(E,)``; K is the largest rank, and a set's
+    columns past its own rank are not meaningful. With n < d the (n, n) Gram matrix is decomposed (same
+    nonzero eigenvalues as the (d, d) covariance) and its vectors mapped back; else the covariance.
+    ``CoordinateSystem.fit`` is the one-set case; the batched tcs-probe calls this directly.
+    """
+    n, d = x.shape[1:]
+    x = x.double()
+    mu = x.mean(dim=1, keepdim=True)
+    centred = x - mu
+    gram = n < d
+    scatter = centred @ centred.transpose(1, 2) if gram else centred.transpose(1, 2) @ centred
+    evals, u = torch.linalg.eigh(scatter / (n - 1))
+    evals, u = evals.flip(-1), u.flip(-1)
+    top = evals[:, :1]
+    rank = torch.where(top[:, 0] > 0, (evals > eps * top).sum(dim=1), 0).clamp(max=n - 1)
+    width = max(int(rank.max()), 1)
+    evals, u = evals[:, :width], u[..., :width]
+    if gram:
+        # Columns past a set's rank get a unit divisor: they are dropped, and must not turn into NaN first.
+        real = torch.arange(width, device=x.device) < rank.unsqueeze(1)
+        vecs = (centred.transpose(1, 2) @ u) / torch.sqrt(torch.where(real, evals, 1.0) * (n - 1)).unsqueeze(1)
+    else:
+        vecs = u
+    total = (centred**2).sum(dim=(1, 2)) / (n - 1)
+    return mu, evals, vecs, rank, total

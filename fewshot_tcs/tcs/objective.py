@@ -3,14 +3,29 @@ probe's decision on every view, and CE alone."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..features import TeacherFeatures
+from ..features.views import ViewTransform
 from ..linear_probe import fit_logistic
 from .losses import ELSH, mimic_loss
 from .student import Student
-from .trainer import cross_entropy_part
+
+
+def cross_entropy_part(
+    student: Student, coords: torch.Tensor, items: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor
+) -> torch.Tensor:
+    """CE of the masked head on the labelled members of a batch (zero when none are labelled)."""
+    y = labels[items]
+    known = y >= 0
+    if not known.any():
+        # Zero, but through the head: under DDP every parameter must take part in every step.
+        return student.head(coords, mask).sum() * 0
+    return F.cross_entropy(student.head(coords[known], mask).float(), y[known])
 
 
 class TCSObjective:
@@ -155,3 +170,70 @@ class CrossEntropyObjective:
     ) -> tuple[torch.Tensor, dict]:
         ce = cross_entropy_part(student, student.coords(images).float(), items, self.labels, mask)
         return ce, {"ce": ce.detach()}
+
+
+class KDObjective:
+    """KL to the teacher probe's softened predictions on each batch's exact views, plus CE."""
+
+    def __init__(
+        self, probe_weight: Any, probe_bias: Any, temperature: float, alpha: float, teachers: list | None = None
+    ):
+        """``probe_weight`` ``(C, D)`` and ``probe_bias`` ``(C,)``: a logistic probe on the L2-normalised
+        joined teacher features; ``teachers``: the teacher backbones to run on each batch, or None to read
+        the cached views."""
+        self.probe_weight = torch.as_tensor(probe_weight, dtype=torch.float32)
+        self.probe_bias = torch.as_tensor(probe_bias, dtype=torch.float32)
+        self.temperature = temperature
+        self.alpha = alpha
+        self.teachers = teachers
+        self.soft = None
+
+    def _soft(self, features: torch.Tensor) -> torch.Tensor:
+        """Probe probabilities at the temperature; features are the joined teacher features (..., D)."""
+        logits = F.normalize(features, dim=-1) @ self.probe_weight.T + self.probe_bias
+        return torch.softmax(logits / self.temperature, dim=-1)
+
+    def bind(self, bank, labels: torch.Tensor, teacher: TeacherFeatures) -> KDObjective:
+        self.bank, self.labels = bank, labels
+        if self.teachers is not None:
+            self.transforms = [
+                ViewTransform(t.info.input_size[1:], t.info.mean, t.info.std, t.info.interpolation)
+                for t in self.teachers
+            ]
+            return self
+        if teacher.views is None or teacher.views.shape[1] != bank.n_views - 1:
+            raise ValueError(
+                "student-kd without the teacher in the loop needs the teacher's cached views "
+                "(teacher_views > 0 in the teacher pass and the classifier)"
+            )
+        cached = np.concatenate([teacher.clean[:, None], teacher.views], axis=1)
+        self.soft = self._soft(torch.as_tensor(cached))
+        return self
+
+    def to(self, device: torch.device) -> KDObjective:
+        self.labels = self.labels.to(device)
+        self.probe_weight, self.probe_bias = self.probe_weight.to(device), self.probe_bias.to(device)
+        if self.teachers is not None:
+            self.teachers = [t.to(device) for t in self.teachers]
+        else:
+            self.soft = self.soft.to(device)
+        return self
+
+    @torch.no_grad()
+    def soft_targets(self, items: torch.Tensor, views: torch.Tensor) -> torch.Tensor:
+        if self.teachers is None:
+            return self.soft[items, views]
+        feats = []
+        pairs = list(zip(items.tolist(), views.tolist(), strict=True))
+        for teacher, transform in zip(self.teachers, self.transforms, strict=True):
+            batch = torch.stack([transform(self.bank.images[i], self.bank.params[i, v]) for i, v in pairs])
+            feats.append(F.normalize(teacher(batch.to(self.probe_weight.device)).float(), dim=1))
+        return self._soft(torch.cat(feats, dim=1))
+
+    def __call__(self, student: Student, images, items, views, mask):
+        coords = student.coords(images).float()
+        t = self.temperature
+        log_p = F.log_softmax(student.head(coords, mask) / t, dim=1)
+        kd = F.kl_div(log_p, self.soft_targets(items, views), reduction="batchmean") * t * t
+        ce = cross_entropy_part(student, coords, items, self.labels, mask)
+        return self.alpha * kd + (1 - self.alpha) * ce, {"kd": kd.detach(), "ce": ce.detach()}

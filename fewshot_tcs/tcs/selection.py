@@ -13,6 +13,7 @@ from numbers import Integral, Real
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 
 from .coords import as_features
 
@@ -154,11 +155,7 @@ def fisher_ranking(z: Any, labels: Any) -> torch.Tensor:
         labels: ``(n,)`` class labels (any integers).
 
     Returns:
-        ``(r,)`` float32 scores, higher = more discriminative. When no class has two samples (1-shot) the
-        within-class variance is zero everywhere and undefined, so the score is the between-class variance
-        alone. Otherwise the within-class variance is floored at ``1e-6`` times its mean over coordinates
-        (plus the smallest float) so a coordinate that happens to be constant within classes cannot divide
-        by zero.
+        ``(r,)`` float32 scores, higher = more discriminative (see :func:`fisher_scores`, which computes them).
     """
     z = as_features(z, "coordinates")
     labels = torch.as_tensor(labels, device=z.device)
@@ -167,15 +164,30 @@ def fisher_ranking(z: Any, labels: Any) -> torch.Tensor:
     classes, codes = torch.unique(labels, return_inverse=True)
     if len(classes) < 2:
         raise ValueError("Fisher ranking needs at least two classes in the labels")
-    n = z.shape[0]
-    counts = torch.bincount(codes, minlength=len(classes)).to(z.dtype)
-    means = torch.zeros(len(classes), z.shape[1], device=z.device).index_add_(0, codes, z) / counts[:, None]
-    between = (counts[:, None] * (means - z.mean(dim=0)) ** 2).sum(dim=0) / n
-    if len(classes) == n:
-        return between
-    within = ((z - means[codes]) ** 2).sum(dim=0) / n
-    floor = 1e-6 * within.mean() + torch.finfo(z.dtype).tiny
-    return between / torch.maximum(within, floor)
+    one_hot = F.one_hot(codes, len(classes)).to(z.dtype).T
+    return fisher_scores(z[None], one_hot[None], one_hot.sum(dim=1)[None])[0]
+
+
+def fisher_scores(
+    z: torch.Tensor, one_hot: torch.Tensor, counts: torch.Tensor, kept: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Fisher scores of E episodes at once: coordinates ``z`` ``(E, n, r)``, class membership ``one_hot``
+    ``(E, C, n)`` with ``counts`` ``(E, C)`` (a class absent from an episode counts 0), ``kept`` ``(E, r)``
+    the coordinates that exist (default all) -> ``(E, r)``.
+
+    When no class of an episode has two samples (1-shot) the within-class variance is zero everywhere and
+    undefined, so the score is the between-class variance alone. Otherwise the within-class variance is
+    floored at ``1e-6`` times its mean over the kept coordinates (plus the smallest float) so a coordinate
+    that happens to be constant within classes cannot divide by zero.
+    """
+    kept = torch.ones(z.shape[::2], dtype=z.dtype, device=z.device) if kept is None else kept.to(z.dtype)
+    n = z.shape[1]
+    means = one_hot @ z / counts.clamp(min=1).unsqueeze(2)
+    between = (counts.unsqueeze(2) * (means - z.mean(dim=1, keepdim=True)) ** 2).sum(dim=1) / n
+    within = ((z - one_hot.transpose(1, 2) @ means) ** 2).sum(dim=1) / n
+    floor = 1e-6 * (within * kept).sum(dim=1, keepdim=True) / kept.sum(dim=1, keepdim=True) + torch.finfo(z.dtype).tiny
+    one_shot = ((counts > 0).sum(dim=1) == n).unsqueeze(1)
+    return torch.where(one_shot, between, between / torch.maximum(within, floor))
 
 
 class _FixedSelector:

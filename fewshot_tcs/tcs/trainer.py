@@ -15,12 +15,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image
 from tqdm.auto import tqdm
 
 from .. import distributed
-from ..views import ViewTransform, sample_view_params
+from ..features.views import ViewTransform, sample_view_params
 from .student import Student
 
 _progress_label = contextvars.ContextVar("progress_label", default="training student")
@@ -123,7 +122,6 @@ class TrainConfig:
     head_lr: float = 3e-3
     weight_decay: float = 1e-4
     warmup_steps: int = 10
-    patience: int | None = None
     seed: int = 0
     amp: bool = True
     recalibrate_bn: bool = True
@@ -227,7 +225,7 @@ def train_student(
         lambda s: min((s + 1) / warmup, 1.0) * 0.5 * (1 + math.cos(math.pi * min(s, config.steps) / config.steps)),
     )
     autocast = device.type == "cuda" and config.amp
-    log, best, stale = TrainingLog(), math.inf, 0
+    log = TrainingLog()
     start = time.perf_counter()
     quiet = True if not distributed.is_main() else quiet
     for step in tqdm(range(config.steps), desc=_progress_label.get(), disable=quiet, leave=False):
@@ -257,10 +255,6 @@ def train_student(
             )
         log.losses.append(value)
         log.parts.append({k: float(v) for k, v in parts.items()})
-        if config.patience is not None:
-            best, stale = (value, 0) if value < best - 1e-4 else (best, stale + 1)
-            if stale >= config.patience:
-                break
     if config.recalibrate_bn:
         recalibrate_batch_norm(student.body, bank, device)
     log.steps = len(log.losses)
@@ -280,18 +274,6 @@ def recalibrate_batch_norm(body: torch.nn.Module, bank: ViewBank, device: torch.
     views = torch.arange(bank.n_views).repeat(len(bank.bank))
     batches = (bank.batch(i, v, device) for i, v in zip(items.split(batch_size), views.split(batch_size), strict=True))
     torch.optim.swa_utils.update_bn(batches, body)
-
-
-def cross_entropy_part(
-    student: Student, coords: torch.Tensor, items: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor
-) -> torch.Tensor:
-    """CE of the masked head on the labelled members of a batch (zero when none are labelled)."""
-    y = labels[items]
-    known = y >= 0
-    if not known.any():
-        # Zero, but through the head: under DDP every parameter must take part in every step.
-        return student.head(coords, mask).sum() * 0
-    return F.cross_entropy(student.head(coords[known], mask).float(), y[known])
 
 
 @torch.no_grad()

@@ -187,7 +187,7 @@ def test_unreachable_open_clip_weights_are_reported(tmp_path):
 
 def test_missing_weights_hints_use_the_names_of_the_interface_called(tmp_path, capsys):
     import fewshot_tcs
-    from fewshot_tcs.cli import main
+    from fewshot_tcs.apps.cli import main
 
     images = np.random.default_rng(0).integers(0, 255, (4, 16, 16, 3), dtype=np.uint8)
     with pytest.raises(WeightsNotFoundError) as error:

@@ -144,9 +144,9 @@ def test_tcs_quality_reads_the_other_readout_from_the_same_training(tmp_path, mo
     import numpy as np
 
     from fewshot_tcs.data import ArraySource
-    from fewshot_tcs.evaluate import evaluate
+    from fewshot_tcs.evaluation.evaluate import evaluate
+    from fewshot_tcs.features import teacher_pass
     from fewshot_tcs.methods import StudentTCS
-    from fewshot_tcs.tcs.teacher import teacher_pass
 
     quality = script("tcs_quality")
     pixels = np.random.default_rng(0).integers(0, 255, (100, 16, 16), dtype=np.uint8)

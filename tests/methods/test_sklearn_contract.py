@@ -98,8 +98,8 @@ def test_cross_val_score_over_folds_of_a_folder(image_folder, tmp_path):
 
 def test_a_kd_trained_model_saves_and_loads(colours, tmp_path):
     from fewshot_tcs.data import ArraySource
-    from fewshot_tcs.evaluate import item_set
-    from fewshot_tcs.tcs.teacher import teacher_pass
+    from fewshot_tcs.evaluation.evaluate import item_set
+    from fewshot_tcs.features import teacher_pass
 
     images, labels = colours
     source = ArraySource(images, np.unique(labels, return_inverse=True)[1], name="colours")

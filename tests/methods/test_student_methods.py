@@ -6,9 +6,9 @@ import torch
 
 from fewshot_tcs.data import ArraySource
 from fewshot_tcs.episodes import EpisodeSampler
-from fewshot_tcs.evaluate import evaluate
+from fewshot_tcs.evaluation.evaluate import evaluate
+from fewshot_tcs.features import teacher_pass
 from fewshot_tcs.methods import StudentCE, StudentKD, StudentTCS, StudentTCSKD
-from fewshot_tcs.tcs.teacher import teacher_pass
 
 TEACHER = "timm:resnet10t"
 SETTINGS = dict(

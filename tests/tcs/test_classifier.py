@@ -57,7 +57,7 @@ def params(**overrides):
 @pytest.fixture(autouse=True)
 def seeded_random_teacher(monkeypatch):
     """Random teacher weights must be seeded for the feature cache to accept them."""
-    from fewshot_tcs import features
+    from fewshot_tcs.features import extract as features
 
     original = features._build
     monkeypatch.setattr(
@@ -277,9 +277,9 @@ def test_bad_input(tmp_path):
     ],
 )
 def test_bad_settings_fail_before_any_work(setting, message, monkeypatch):
-    from fewshot_tcs import features
+    from fewshot_tcs.features import teachers
 
-    monkeypatch.setattr(features, "extract_features", lambda *a, **k: pytest.fail("the teacher pass ran"))
+    monkeypatch.setattr(teachers, "extract_features", lambda *a, **k: pytest.fail("the teacher pass ran"))
     x, y = class_images()
     with pytest.raises(ValueError, match=message):
         TCSClassifier(**params(**setting)).fit((x, y))
@@ -304,7 +304,7 @@ def test_a_cuda_device_without_a_gpu_is_refused_before_the_teacher_pass(monkeypa
 
 
 def test_nan_teacher_features_are_refused(tmp_path):
-    from fewshot_tcs.tcs.teacher import TeacherFeatures
+    from fewshot_tcs.features import TeacherFeatures
 
     x, y = class_images()
     bad = np.random.default_rng(0).normal(size=(18, 32)).astype(np.float32)
@@ -331,7 +331,9 @@ def test_a_support_that_lacks_some_of_its_sources_classes_gets_a_head_for_the_pr
     with caplog.at_level(logging.WARNING):
         clf = TCSClassifier(**params(steps=2)).fit(support)
     assert list(clf.classes_) == [source.classes[1], source.classes[3]]
-    assert clf.decision_function(support).shape == (8, 2)
+    assert clf.logits(support).shape == (8, 2)
+    margin = clf.logits(support) @ np.array([-1.0, 1.0], np.float32)  # scikit-learn's binary convention
+    np.testing.assert_allclose(clf.decision_function(support), margin, atol=1e-6)
     assert "no images of 3" in caplog.text
 
 

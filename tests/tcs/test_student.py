@@ -3,10 +3,10 @@ import pytest
 import torch
 from PIL import Image
 
-from fewshot_tcs.tcs.objective import CrossEntropyObjective, TCSObjective
+from fewshot_tcs.features.views import ViewTransform
+from fewshot_tcs.tcs.objective import CrossEntropyObjective, TCSObjective, cross_entropy_part
 from fewshot_tcs.tcs.student import Student, distance_scale
-from fewshot_tcs.tcs.trainer import CLEAN_VIEW, TrainConfig, ViewBank, cross_entropy_part, train_student
-from fewshot_tcs.views import ViewTransform
+from fewshot_tcs.tcs.trainer import CLEAN_VIEW, TrainConfig, ViewBank, train_student
 
 
 class TinyBackbone(torch.nn.Module):

@@ -6,10 +6,10 @@ import pytest
 
 from fewshot_tcs.data import ArraySource
 from fewshot_tcs.episodes import EpisodeFileError, EpisodeSampler, save_episodes
-from fewshot_tcs.evaluate import evaluate
+from fewshot_tcs.evaluation.evaluate import evaluate
+from fewshot_tcs.evaluation.results import confidence_interval
 from fewshot_tcs.features import FeatureSet, pixel_features
 from fewshot_tcs.methods import ProtoNet, TCSProbe
-from fewshot_tcs.results import confidence_interval
 
 
 @pytest.fixture
@@ -196,7 +196,7 @@ class DiesInBatch(ProtoNet):
 def test_a_killed_batched_run_resumes_without_recomputing(toy, tmp_path, monkeypatch):
     source, features = toy
     # Batches of 4 episodes: 2 x (2 + 5) rows of 6 float32 per episode.
-    monkeypatch.setattr(sys.modules["fewshot_tcs.evaluate"], "BATCH_BYTES", 4 * (10 + 25) * 6 * 4)
+    monkeypatch.setattr(sys.modules["fewshot_tcs.evaluation.evaluate"], "BATCH_BYTES", 4 * (10 + 25) * 6 * 4)
     sampler = EpisodeSampler(source, 5, 2, n_query=5, n_episodes=14)
     out = tmp_path / "results.jsonl"
     with pytest.raises(KeyboardInterrupt):

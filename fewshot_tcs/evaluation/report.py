@@ -98,17 +98,16 @@ def plot_accuracy_vs_shots(rows: Iterable[dict], path: str | os.PathLike, title:
     return path
 
 
-def plot_spectrum(classifier, path: str | os.PathLike) -> Path:
-    """The PCA spectrum of a fitted TCSClassifier, the coordinates its tailoring kept marked."""
+def plot_spectrum(explained_ratio: np.ndarray, kept: np.ndarray, path: str | os.PathLike) -> Path:
+    """A PCA spectrum (``explained_ratio`` of each coordinate) with the coordinates tailoring ``kept`` marked,
+    as ``TCSClassifier.spectrum()`` gives them."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    if not hasattr(classifier, "coords_"):
-        raise ValueError("the classifier has no coordinate system (fit it first, with objective='tcs')")
-    ratio = 100 * classifier.coords_.explained_variance_ratio_.cpu().numpy()
-    kept = classifier.mask_.cpu().numpy().astype(bool)
+    ratio = 100 * np.asarray(explained_ratio, dtype=np.float64)
+    kept = np.asarray(kept).astype(bool)
     index = np.arange(1, len(ratio) + 1)
     fig, ax = plt.subplots(figsize=(6, 3.5))
     ax.bar(index[~kept], ratio[~kept], color="lightgray", label="dropped")

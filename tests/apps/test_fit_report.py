@@ -8,8 +8,8 @@ import subprocess
 import numpy as np
 import pytest
 
+from fewshot_tcs.apps.fit_report import Estimate, HeldOutPredictions, write_report_html
 from fewshot_tcs.data import ArraySource
-from fewshot_tcs.fit_report import Estimate, HeldOutPredictions, write_report_html
 
 BROWSER = shutil.which("chromium") or shutil.which("chromium-browser")
 

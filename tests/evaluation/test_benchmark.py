@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from fewshot_tcs.benchmark import allway_benchmark, allway_tasks, benchmark
 from fewshot_tcs.data import ArraySource
 from fewshot_tcs.episodes import load_episodes, named_episodes
+from fewshot_tcs.evaluation.benchmark import allway_benchmark, allway_tasks, benchmark
 from fewshot_tcs.methods import ProtoNet
 
 TEACHER = "timm:resnet10t"
@@ -43,7 +43,9 @@ def test_an_unknown_method_fails_before_the_teacher_pass(colours, monkeypatch):
     import sys
 
     monkeypatch.setattr(
-        sys.modules["fewshot_tcs.benchmark"], "teacher_pass", lambda *a, **k: pytest.fail("the teacher pass ran")
+        sys.modules["fewshot_tcs.evaluation.benchmark"],
+        "teacher_pass",
+        lambda *a, **k: pytest.fail("the teacher pass ran"),
     )
     with pytest.raises(ValueError, match="unknown method 'protonett'. Did you mean"):
         benchmark(colours, methods=["protonet", "protonett"], backbone=TEACHER, n_episodes=2, pretrained=False)

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..data import ImageSource
-from ..features import FeatureSet, extract_features, l2_normalize
+from .extract import extract_features
+from .featureset import FeatureSet, l2_normalize
 
 
 @dataclass

@@ -5,7 +5,7 @@ import sys
 import numpy as np
 import pytest
 
-from fewshot_tcs.cli import main
+from fewshot_tcs.apps.cli import main
 
 
 def test_episodes_make_and_show(omniglot_dir, tmp_path, monkeypatch, capsys):
@@ -86,8 +86,8 @@ def test_fit_mistakes_exit_2_with_a_message(character_folder, tmp_path, capsys):
 
 
 def test_bench_cli_equals_the_python_api(omniglot_dir, tmp_path, monkeypatch, capsys):
-    from fewshot_tcs.benchmark import benchmark
     from fewshot_tcs.episodes import load_episodes, named_episodes, save_episodes
+    from fewshot_tcs.evaluation.benchmark import benchmark
 
     monkeypatch.setenv("FEWSHOT_TCS_DATA", str(omniglot_dir.parent))
     few = save_episodes(load_episodes(named_episodes("omniglot-small/5w5s"))[:3], tmp_path / "few.jsonl")
@@ -143,7 +143,7 @@ def test_predict_with_a_damaged_model_folder_is_one_line_and_exit_2(tmp_path, ca
 def test_help_imports_no_heavy_library():
     script = (
         "import sys\n"
-        "from fewshot_tcs.cli import main\n"
+        "from fewshot_tcs.apps.cli import main\n"
         "try:\n    main(['fit', '--help'])\nexcept SystemExit:\n    pass\n"
         "print('heavy:', sorted(m for m in ('torch', 'timm', 'sklearn', 'open_clip', 'datasets') if m in sys.modules))"
     )
@@ -155,8 +155,8 @@ def test_the_cli_defaults_are_the_librarys():
     import inspect
 
     from fewshot_tcs import TCSClassifier
-    from fewshot_tcs.benchmark import benchmark
-    from fewshot_tcs.cli import build_parser
+    from fewshot_tcs.apps.cli import build_parser
+    from fewshot_tcs.evaluation.benchmark import benchmark
 
     library = {k: p.default for k, p in inspect.signature(TCSClassifier).parameters.items()}
     fit = build_parser().parse_args(["fit", "photos"])
@@ -179,7 +179,7 @@ def test_the_cli_defaults_are_the_librarys():
 
 
 def test_global_flags_work_before_and_after_the_command():
-    from fewshot_tcs.cli import build_parser
+    from fewshot_tcs.apps.cli import build_parser
 
     parser = build_parser()
     assert parser.parse_args(["fit", "photos", "-q", "--threads", "2", "-v"]).quiet is True

@@ -131,7 +131,12 @@ def plain(value: Any) -> Any:
     as their text, so settings compare equal before and after a round trip through the file."""
 
     def fallback(x: Any) -> Any:
-        return x.item() if isinstance(x, np.generic) else x.tolist() if isinstance(x, np.ndarray) else str(x)
+        if isinstance(x, (np.generic, np.ndarray)):
+            return x.tolist()
+        if callable(x) and hasattr(x, "__qualname__"):
+            return f"{getattr(x, '__module__', '')}.{x.__qualname__}"
+        text = str(x)
+        return type(x).__qualname__ if " at 0x" in text else text  # no memory address: it differs per process
 
     return json.loads(json.dumps(value, default=fallback))
 
@@ -157,7 +162,9 @@ def teacher_provenance(features: Any) -> list[dict]:
 def method_settings(method: Any, features: Any = None) -> dict:
     """What a method ran with: its class, its parameters (``get_params``) and, for methods that train on
     images, the teacher views it read; settings in UNCHECKED_SETTINGS are left out."""
-    if hasattr(method, "get_params"):
+    if hasattr(method, "effective_params"):  # defaults included, so a default that changes is seen
+        params = method.effective_params()
+    elif hasattr(method, "get_params"):
         params = method.get_params(deep=False)
     else:
         params = {k: v for k, v in vars(method).items() if not k.startswith("_") and not k.endswith("_")}

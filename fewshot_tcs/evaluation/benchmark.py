@@ -16,17 +16,15 @@ from typing import Any
 
 import numpy as np
 
-from . import defaults
-from .backbones.errors import WeightsNotFoundError
-from .data import ImageSource, as_source, load_source
-from .episodes import Episode, EpisodeSampler, check_episodes, episode_source, load_episodes, named_episodes
+from .. import defaults
+from ..backbones.errors import WeightsNotFoundError
+from ..data import ImageSource, as_source, load_source
+from ..episodes import Episode, EpisodeSampler, check_episodes, episode_source, load_episodes, named_episodes
+from ..features.teachers import teacher_pass
+from ..methods import METHODS, FewShotMethod, ItemSet, create_method
 from .evaluate import evaluate, item_set
-from .methods import FewShotMethod, ItemSet, create_method
 from .report import markdown_table
 from .results import EvaluationResult, ResultsLog, method_settings, teacher_provenance
-from .tcs.teacher import teacher_pass
-
-STUDENT_METHODS = ("student-tcs-kd", "student-tcs", "student-ce", "student-kd", "student-probe")
 
 
 @dataclass
@@ -67,9 +65,10 @@ def _teacher_pass(*args: Any, **kwargs: Any):
 
 
 def resolve_method(method: str | FewShotMethod, backbone: Any, params: dict) -> FewShotMethod:
+    """A method by name; one that trains on images (its ``needs``) is given the teacher and the settings."""
     if not isinstance(method, str):
         return method
-    if method in STUDENT_METHODS:
+    if "images" in METHODS[method].needs:
         return create_method(method, backbone=backbone, **params)
     return create_method(method)
 
@@ -150,7 +149,8 @@ def benchmark(
     queries = {i for eps in by_shots.values() for e in eps for i in e.query} - trained_on
     if not views:
         trained_on, queries = trained_on | queries, set()
-    student_params = {"teacher_weights": weights, **(method_params or {})} if weights else (method_params or {})
+    student_params = {"teacher_weights": weights, **(method_params or {})} if weights else dict(method_params or {})
+    student_params.setdefault("quiet", quiet)  # the students' bars follow the benchmark's
     for method in methods:  # an unknown method name fails here, not after the teacher pass
         resolve_method(method, backbone, student_params)
     teacher = dict(cache_dir=cache_dir, pretrained=pretrained, weights=weights, dtype=dtype, quiet=quiet)
@@ -230,7 +230,8 @@ def allway_benchmark(
     train_features = _teacher_pass(backbone, train.subset(train.index_of(used)), views=views, **teacher)
     test_features = _teacher_pass(backbone, test, **teacher)
     test_items = ItemSet(features=np.asarray(test_features.values, dtype=np.float32), images=test)
-    params = {"teacher_weights": weights, **(method_params or {})} if weights else (method_params or {})
+    params = {"teacher_weights": weights, **(method_params or {})} if weights else dict(method_params or {})
+    params.setdefault("quiet", quiet)
     protocol = {
         "protocol": "all-way",
         "n_way": len(train.classes),

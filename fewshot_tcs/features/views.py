@@ -16,7 +16,7 @@ from PIL import Image
 from torchvision.transforms import InterpolationMode
 from torchvision.transforms import functional as F
 
-from .data import ToRGB
+from ..data import ToRGB
 
 VIEW_FIELDS = ("top", "left", "height", "width", "flip")
 

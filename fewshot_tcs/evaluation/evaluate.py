@@ -12,11 +12,11 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from . import distributed
-from .data import ImageSource
-from .episodes import Episode, EpisodeSampler, check_episodes, load_episodes
-from .features import FeatureSet
-from .methods import FewShotMethod, ItemSet
+from .. import distributed
+from ..data import ImageSource
+from ..episodes import Episode, EpisodeSampler, check_episodes, load_episodes
+from ..features import FeatureSet
+from ..methods import FewShotMethod, ItemSet
 from .results import EvaluationResult, ResultsLog, method_settings, teacher_provenance
 
 EpisodesLike = EpisodeSampler | Iterable[Episode] | str | os.PathLike
@@ -189,18 +189,24 @@ def _run_episode(
     predictions = np.asarray(method.predict(query))
     done = time.perf_counter()
     labels = np.asarray(episode.query_labels)
-    correct = int((predictions == labels).sum())
+    return _record(name, episode, int((predictions == labels).sum()), len(labels), fitted - start, done - fitted)
+
+
+def _record(
+    name: str, episode: Episode, correct: int, total: int, fit_seconds: float, predict_seconds: float, keyed=True
+) -> dict:
+    """One episode's results record; ``keyed`` adds the episode's key (a hash) that results files need."""
     return {
         "method": name,
         "episode": episode.index,
-        "key": episode.key,
+        "key": episode.key if keyed else None,
         "dataset": episode.dataset,
         "seed": episode.seed,
-        "accuracy": correct / len(labels),
+        "accuracy": correct / total,
         "correct": correct,
-        "total": len(labels),
-        "fit_seconds": fitted - start,
-        "predict_seconds": done - fitted,
+        "total": total,
+        "fit_seconds": fit_seconds,
+        "predict_seconds": predict_seconds,
     }
 
 
@@ -276,17 +282,6 @@ def _run_group(
         correct = (predictions == query_labels[start : start + size]).sum(dim=1).tolist()
         fit_seconds, predict_seconds = (fit_done - began) / len(batch), (predict_done - fit_done) / len(batch)
         yield [
-            {
-                "method": name,
-                "episode": episode.index,
-                "key": episode.key if keyed else None,
-                "dataset": episode.dataset,
-                "seed": episode.seed,
-                "accuracy": c / n_query,
-                "correct": c,
-                "total": n_query,
-                "fit_seconds": fit_seconds,
-                "predict_seconds": predict_seconds,
-            }
+            _record(name, episode, c, n_query, fit_seconds, predict_seconds, keyed)
             for episode, c in zip(batch, correct, strict=True)
         ]

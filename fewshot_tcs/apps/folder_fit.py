@@ -9,16 +9,14 @@ from pathlib import Path
 import numpy as np
 from sklearn.model_selection import StratifiedKFold
 
-from . import distributed
-from .backbones.errors import WeightsNotFoundError
-from .data import FolderSource
+from .. import distributed
+from ..data import FolderSource
+from ..evaluation.report import plot_spectrum
+from ..evaluation.results import confidence_interval, proportion_interval
+from ..methods import LogisticCV
+from ..tcs import TCSClassifier
+from ..tcs.trainer import progress_label
 from .fit_report import Estimate, HeldOutPredictions, write_report_html
-from .methods import LogisticCV
-from .report import plot_spectrum
-from .results import confidence_interval, proportion_interval
-from .tcs import TCSClassifier
-from .tcs.teacher import teacher_pass
-from .tcs.trainer import progress_label
 
 HOLDOUT_MIN_PER_CLASS = 5
 
@@ -83,7 +81,7 @@ def fit_folder(
     out = Path(out)
     model_dir = final.save(out / "model")
     onnx = final.export(model_dir / "student.onnx")
-    spectrum = plot_spectrum(final, out / "spectrum.png")
+    spectrum = plot_spectrum(*final.spectrum(), out / "spectrum.png")
     interval = f"95% interval {100 * student.low:.1f} to {100 * student.high:.1f} %"
     facts = [
         ("folder", str(source.root)),
@@ -125,20 +123,7 @@ def fit_folder(
 
 def _teacher_probe_scores(settings: TCSClassifier, source: FolderSource, splits: list) -> list[float]:
     """Accuracy of the teacher's logistic probe (C by cross-validation) on each split's held-out images."""
-    try:
-        features = teacher_pass(
-            settings.backbone,
-            source,
-            pretrained=settings.teacher_pretrained,
-            weights=settings.teacher_weights,
-            cache_dir=settings.cache_dir,
-            device=settings.device,
-            runtime=settings.teacher_runtime,
-            quiet=settings.quiet,
-        )
-    except WeightsNotFoundError as error:
-        raise error.for_interface("fit") from None
-    values = np.asarray(features)
+    values = np.asarray(settings.teacher_features(source))  # the final fit's pass: one cache entry serves both
     return [
         LogisticCV().fit(values[train], source.labels[train]).score(values[held], source.labels[held])
         for train, held in splits

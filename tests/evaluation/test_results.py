@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from fewshot_tcs.results import ResultsLog, confidence_interval, proportion_interval, t_quantile
+from fewshot_tcs.evaluation.results import ResultsLog, confidence_interval, proportion_interval, t_quantile
 
 # Reference values computed once with scipy.stats.t.ppf(0.975, n - 1) and statsmodels'
 # proportion_confint(k, n, alpha=0.05, method="wilson").

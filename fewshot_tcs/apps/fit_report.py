@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image
 from sklearn.metrics import confusion_matrix
 
-from .data import ImageSource
+from ..data import ImageSource
 
 THUMBNAIL_PX = 112
 MAX_MISTAKES = 60  # thumbnails shown; the count of the rest is stated

@@ -7,11 +7,11 @@ import pytest
 import torch
 from PIL import Image
 
-from fewshot_tcs import features as features_module
 from fewshot_tcs.backbones import create_backbone
 from fewshot_tcs.data import ArraySource, FolderSource
-from fewshot_tcs.features import FeatureSet, extract_features, pixel_features
-from fewshot_tcs.views import ViewTransform
+from fewshot_tcs.features import FeatureCacheError, FeatureSet, extract_features, pixel_features
+from fewshot_tcs.features import extract as features_module
+from fewshot_tcs.features.views import ViewTransform
 
 BACKBONE = "timm:resnet10t"
 
@@ -187,7 +187,7 @@ def test_a_damaged_cache_entry_is_an_error_that_names_it_and_the_fix(source, sma
         (entry / "meta.json").write_text("{not json")
     else:
         (entry / "features.npy").unlink()
-    with pytest.raises(features_module.FeatureCacheError, match=f"entry {entry} is damaged .*delete that folder"):
+    with pytest.raises(FeatureCacheError, match=f"entry {entry} is damaged .*delete that folder"):
         extract_features(small_backbone, source, cache_dir=tmp_path, quiet=True)
 
 

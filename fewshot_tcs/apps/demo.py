@@ -12,11 +12,11 @@ import os
 import time
 from pathlib import Path
 
-from .benchmark import benchmark
-from .data import load_source
-from .episodes import EpisodeSampler
-from .report import markdown_table, plot_accuracy_vs_shots, plot_spectrum, write_tables
-from .tcs import TCSClassifier
+from ..data import load_source
+from ..episodes import EpisodeSampler
+from ..evaluation.benchmark import benchmark
+from ..evaluation.report import markdown_table, plot_accuracy_vs_shots, plot_spectrum, write_tables
+from ..tcs import TCSClassifier
 
 TEACHER = "efficientnet_lite2"
 STUDENT = dict(student="mobilenetv2_100")
@@ -61,7 +61,7 @@ def run_demo(out: str | os.PathLike = "runs/demo", n_episodes: int = 30, quiet: 
     clf = TCSClassifier(backbone=TEACHER, **STUDENT, quiet=quiet).fit(support)
     model_dir = clf.save(out / "student")
     onnx = clf.export(model_dir / "student.onnx")
-    spectrum = plot_spectrum(clf, out / "spectrum.png")
+    spectrum = plot_spectrum(*clf.spectrum(), out / "spectrum.png")
     summary = "\n".join(
         [
             table,

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from fewshot_tcs.report import csv_table, markdown_table, plot_accuracy_vs_shots, write_tables
+from fewshot_tcs.evaluation.report import csv_table, markdown_table, plot_accuracy_vs_shots, write_tables
 
 ROWS = [
     {
