@@ -16,6 +16,7 @@ from PIL import Image
 from sklearn.metrics import confusion_matrix
 
 from ..data import ImageSource
+from ..evaluation.results import format_bounds
 
 THUMBNAIL_PX = 112
 MAX_MISTAKES = 60  # thumbnails shown; the count of the rest is stated
@@ -127,8 +128,7 @@ def write_report_html(
     """Write the report; ``facts`` are (label, text) lines (classes, teacher, student, files)."""
     models = (("deployed student", student), ("teacher's logistic probe (C by cross-validation)", teacher))
     headline = "".join(
-        f"<tr><td>{html.escape(label)}</td><td>{_percent(e.accuracy)}</td>"
-        f"<td>{_percent(e.low)} to {_percent(e.high)}</td></tr>"
+        f"<tr><td>{html.escape(label)}</td><td>{_percent(e.accuracy)}</td><td>{format_bounds(e.low, e.high)}</td></tr>"
         for label, e in models
     )
     fact_rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>" for k, v in facts)

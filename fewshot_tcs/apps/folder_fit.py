@@ -12,7 +12,7 @@ from sklearn.model_selection import StratifiedKFold
 from .. import distributed
 from ..data import FolderSource
 from ..evaluation.report import plot_spectrum
-from ..evaluation.results import confidence_interval, proportion_interval
+from ..evaluation.results import confidence_interval, format_bounds, proportion_interval
 from ..methods import LogisticCV
 from ..tcs import TCSClassifier
 from ..tcs.trainer import progress_label
@@ -82,7 +82,7 @@ def fit_folder(
     model_dir = final.save(out / "model")
     onnx = final.export(model_dir / "student.onnx")
     spectrum = plot_spectrum(*final.spectrum(), out / "spectrum.png")
-    interval = f"95% interval {100 * student.low:.1f} to {100 * student.high:.1f} %"
+    interval = f"95% interval {format_bounds(student.low, student.high)}"
     facts = [
         ("folder", str(source.root)),
         ("classes", f"{len(counts)} ({', '.join(f'{k}: {v}' for k, v in counts.items())})"),
@@ -108,7 +108,7 @@ def fit_folder(
             f"- classes: {facts[1][1]}",
             f"- accuracy: {100 * student.accuracy:.1f} % ({interval}; {how})",
             f"- teacher's probe on the same held-out images: {100 * teacher.accuracy:.1f} % "
-            f"(95% interval {100 * teacher.low:.1f} to {100 * teacher.high:.1f} %)",
+            f"(95% interval {format_bounds(teacher.low, teacher.high)})",
             f"- teacher: {final.backbone}; student: {final.student} at {final.image_size_} px, "
             f"{facts[4][1]} coordinates kept",
             f"- model: {facts[5][1]}, spectrum plot: {spectrum}",

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .results import format_mean
+
 
 def _rows(rows: Iterable[dict]) -> list[dict]:
     rows = list(rows)
@@ -34,7 +36,7 @@ def markdown_table(rows: Iterable[dict]) -> str:
             cells.append(
                 ""
                 if r is None
-                else f"{100 * r['mean']:.2f} +- {100 * r['ci95']:.2f} (n={r['n']}, {r['seconds_per_episode']:.3f} s/ep)"
+                else f"{format_mean(r['mean'], r['ci95'])} (n={r['n']}, {r['seconds_per_episode']:.3f} s/ep)"
             )
         lines.append(f"| {method} | " + " | ".join(cells) + " |")
     return "\n".join(lines)

@@ -45,6 +45,17 @@ def confidence_interval(values: Sequence[float], confidence: float = CONFIDENCE)
     return float(values.mean()), float(half)
 
 
+def format_mean(mean: float, half: float) -> str:
+    """``67.91 +- 3.75``: a mean accuracy and its interval's half-width in percent, as every table and summary
+    writes it."""
+    return f"{100 * mean:.2f} +- {100 * half:.2f}"
+
+
+def format_bounds(low: float, high: float) -> str:
+    """``80.5 to 95.5 %``: an interval reported as its bounds (Wilson's), in percent."""
+    return f"{100 * low:.1f} to {100 * high:.1f} %"
+
+
 def proportion_interval(correct: int, total: int, confidence: float = CONFIDENCE) -> tuple[float, float]:
     """Bounds of the Wilson score interval for an accuracy of ``correct`` out of ``total`` images.
 
@@ -97,7 +108,7 @@ class EvaluationResult:
         p = self.protocol
         shape = f"{p.get('n_way')}-way {p.get('k_shot')}-shot" if p.get("n_way") else "episodes"
         return (
-            f"{self.method}: {100 * self.mean:.2f} +- {100 * self.ci95:.2f} % "
+            f"{self.method}: {format_mean(self.mean, self.ci95)} % "
             f"({shape}, {p.get('setting', 'inductive')}, n={self.n}, seed={self.seed}, {self.dataset})"
         )
 
