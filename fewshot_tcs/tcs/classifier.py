@@ -25,14 +25,14 @@ from ..backbones.onnx_export import export_onnx
 from ..data import ImageSource, as_images, as_source
 from ..features import FeatureSet
 from ..features.teachers import TeacherFeatures, teacher_pass
-from ..features.views import ViewTransform
+from ..features.views import ViewTransform, centre_square
 from .coords import CoordinateSystem
 from .losses import ELSH
 from .objective import CrossEntropyObjective, TailoredKDObjective, TCSObjective, tailored_probe_logits
 from .resolution import choose_image_size
 from .selection import make_selector
 from .student import FoldedStudent, Student, distance_scale, split_backbone
-from .trainer import CLEAN_VIEW, TrainConfig, TrainingLog, ViewBank, student_coords, train_student
+from .trainer import TrainConfig, TrainingLog, ViewBank, student_coords, train_student
 
 log = logging.getLogger(__name__)
 
@@ -425,7 +425,8 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
         transform = ViewTransform((p["size"], p["size"]), p["mean"], p["std"])
         for start in range(0, len(source), batch_size or len(source)):
             stop = min(len(source), start + (batch_size or len(source)))
-            yield torch.stack([transform(source.load(i), CLEAN_VIEW) for i in range(start, stop)])
+            images = [source.load(i) for i in range(start, stop)]
+            yield torch.stack([transform(image, centre_square(*image.size)) for image in images])
 
     @torch.inference_mode()
     def logits(self, images: Any, batch_size: int = 256) -> np.ndarray:

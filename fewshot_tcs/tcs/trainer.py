@@ -19,7 +19,7 @@ from PIL import Image
 from tqdm.auto import tqdm
 
 from .. import distributed
-from ..features.views import ViewTransform, sample_view_params
+from ..features.views import ViewTransform, centre_square, sample_view_params
 from .student import Student
 
 _progress_label = contextvars.ContextVar("progress_label", default="training student")
@@ -35,14 +35,12 @@ def progress_label(label: str) -> Iterator[None]:
         _progress_label.reset(token)
 
 
-CLEAN_VIEW = np.array([0.0, 0.0, 1.0, 1.0, 0.0], dtype=np.float32)
-
-
 class ViewBank:
     """Every item's views rendered once at the student's resolution, ``(n, A, 3, S, S)`` uint8.
 
-    View 0 is the whole image; views 1..A-1 are the recorded teacher views when given, else seeded random
-    crops. Rendering once keeps image decoding out of the training loop.
+    View 0 is the clean view (the largest centred square, ``centre_square``); views 1..A-1 are the recorded
+    teacher views when given, else seeded random crops. Rendering once keeps image decoding out of the
+    training loop.
     """
 
     def __init__(
@@ -74,7 +72,7 @@ class ViewBank:
         """Clean view plus the recorded ``view_params`` (n, V, 5), or ``views`` seeded random views."""
         if view_params is None:
             view_params = sample_view_params(ids, views, seed=seed)
-        clean = np.broadcast_to(CLEAN_VIEW, (len(ids), 1, 5))
+        clean = np.stack([centre_square(*image.size) for image in images])[:, None]
         return cls(images, np.concatenate([clean, view_params], axis=1), size, mean, std)
 
     @property

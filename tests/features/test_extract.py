@@ -241,3 +241,15 @@ def test_a_feature_set_converts_to_numpy(source):
     features = FeatureSet(source.ids, np.arange(20, dtype=np.float16).reshape(10, 2), backbone="x")
     assert np.asarray(features).dtype == np.float32 and np.asarray(features).shape == (10, 2)
     assert np.asarray(features, dtype=np.float64).dtype == np.float64
+
+
+def test_the_clean_view_is_the_largest_centred_square():
+    from fewshot_tcs.features.views import ViewTransform, centre_square
+
+    assert centre_square(32, 32).tolist() == [0.0, 0.0, 1.0, 1.0, 0.0], "a square image is taken whole, as before"
+    top, left, height, width, flip = centre_square(400, 300).tolist()  # landscape: the middle 300 x 300
+    assert (top, height, flip) == (0.0, 1.0, 0.0) and left == pytest.approx(0.125) and width == pytest.approx(0.75)
+    pixels = np.zeros((300, 400, 3), np.uint8)
+    pixels[:, 50:350] = 255  # the centred square is white, the bands beside it black
+    view = ViewTransform((16, 16), (0.0,) * 3, (1.0,) * 3)(Image.fromarray(pixels), centre_square(400, 300))
+    assert float(view.min()) > 0.99, "no black band squashed into the student's input"

@@ -3,10 +3,10 @@ import pytest
 import torch
 from PIL import Image
 
-from fewshot_tcs.features.views import ViewTransform
+from fewshot_tcs.features.views import ViewTransform, centre_square
 from fewshot_tcs.tcs.objective import CrossEntropyObjective, TCSObjective, cross_entropy_part
 from fewshot_tcs.tcs.student import Student, distance_scale
-from fewshot_tcs.tcs.trainer import CLEAN_VIEW, TrainConfig, ViewBank, train_student
+from fewshot_tcs.tcs.trainer import TrainConfig, ViewBank, train_student
 
 
 class TinyBackbone(torch.nn.Module):
@@ -81,7 +81,7 @@ def test_view_bank_renders_the_recorded_views():
     expected = ViewTransform((8, 8), (0.5,) * 3, (0.5,) * 3)(pics[2], params[2, 1])
     got = bank.batch(torch.tensor([2]), torch.tensor([2]), torch.device("cpu"))[0]
     torch.testing.assert_close(got, expected, atol=1 / 255 / 0.5 + 1e-6, rtol=0)
-    clean = ViewTransform((8, 8), (0.5,) * 3, (0.5,) * 3)(pics[0], CLEAN_VIEW)
+    clean = ViewTransform((8, 8), (0.5,) * 3, (0.5,) * 3)(pics[0], centre_square(*pics[0].size))
     torch.testing.assert_close(
         bank.batch(torch.tensor([0]), torch.tensor([0]), torch.device("cpu"))[0],
         clean,
