@@ -81,3 +81,22 @@ def omniglot_small(omniglot_dir):
     from fewshot_tcs.data import omniglot
 
     return omniglot("small", root=omniglot_dir)
+
+
+@pytest.fixture
+def tiny_fit() -> dict:
+    """TCSClassifier settings for a fit of seconds: small random teacher and student, two steps."""
+    return dict(
+        backbone="timm:resnet10t",
+        teacher_pretrained=False,
+        student="timm:lcnet_050",
+        student_pretrained=False,
+        image_size=24,
+        steps=2,
+        batch_size=4,
+        n_components=4,
+        keep=2,
+        select_every=1,
+        teacher_views=0,
+        student_views=1,
+    )

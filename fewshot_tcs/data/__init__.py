@@ -90,7 +90,7 @@ def as_source(data: Any, labels: Any = None, **kwargs: Any) -> ImageSource:
     if isinstance(data, ImageSource):
         return data
     if isinstance(data, (str, os.PathLike)):
-        if isinstance(data, str) and (data in SOURCES or data.startswith(("folder:", "hf:"))):
+        if _is_dataset_name(data):
             return load_source(data, **kwargs)
         if os.path.isdir(data):
             return FolderSource(data, **kwargs)
@@ -155,7 +155,7 @@ def as_any_images(data: Any, labels: Any = None) -> ImageSource:
     if labels is not None or isinstance(data, ImageSource) or hasattr(data, "column_names"):
         return as_source(data, labels)
     if isinstance(data, (str, os.PathLike)):
-        if isinstance(data, str) and (data in SOURCES or data.startswith(("folder:", "hf:"))):
+        if _is_dataset_name(data):
             return load_source(data)
         has_classes = os.path.isdir(data) and any(
             p.is_dir() and not p.name.startswith(".") for p in Path(data).iterdir()
@@ -164,6 +164,11 @@ def as_any_images(data: Any, labels: Any = None) -> ImageSource:
     pairs = isinstance(data, (list, tuple)) and data and all(isinstance(x, tuple) and len(x) == 2 for x in data)
     two_arrays = isinstance(data, tuple) and len(data) == 2 and _is_array(data[0])
     return as_source(data) if pairs or two_arrays else as_images(data)
+
+
+def _is_dataset_name(value: Any) -> bool:
+    """A name :func:`load_source` reads: a registered dataset, ``folder:<path>`` or ``hf:<repo>``."""
+    return isinstance(value, str) and (value in SOURCES or value.startswith(("folder:", "hf:")))
 
 
 def _is_array(value: Any) -> bool:

@@ -152,13 +152,18 @@ def plain(value: Any) -> Any:
     return json.loads(json.dumps(value, default=fallback))
 
 
+def _teacher_metas(features: Any) -> list[dict]:
+    """The pass metadata of each teacher behind ``features`` (one entry for a single teacher)."""
+    return features.meta.get("teachers") or [features.meta]
+
+
 def teacher_provenance(features: Any) -> list[dict]:
     """Which teacher(s) made ``features`` (a FeatureSet): name, weights fingerprint and stored dtype of each.
 
     Features made outside a teacher pass (an array, pixels) have no fingerprint; a digest of their values
     stands in for it.
     """
-    metas = features.meta.get("teachers") or [features.meta]
+    metas = _teacher_metas(features)
     teachers = [
         {"backbone": m.get("backbone", features.backbone), "weights": m.get("weights"), "dtype": m.get("dtype")}
         for m in metas
@@ -182,8 +187,7 @@ def method_settings(method: Any, features: Any = None) -> dict:
     settings = {"class": f"{type(method).__module__}.{type(method).__qualname__}"}
     settings.update((k, v) for k, v in sorted(params.items()) if k not in UNCHECKED_SETTINGS)
     if features is not None and "images" in getattr(method, "needs", "features"):
-        metas = features.meta.get("teachers") or [features.meta]
-        settings["teacher views"] = [[m.get("views"), m.get("view_seed")] for m in metas]
+        settings["teacher views"] = [[m.get("views"), m.get("view_seed")] for m in _teacher_metas(features)]
     return plain(settings)
 
 

@@ -19,21 +19,6 @@ from fewshot_tcs.methods import (
     list_methods,
 )
 
-TINY = dict(
-    backbone="timm:resnet10t",
-    teacher_pretrained=False,
-    student="timm:lcnet_050",
-    student_pretrained=False,
-    image_size=24,
-    steps=2,
-    batch_size=4,
-    n_components=4,
-    keep=2,
-    select_every=1,
-    teacher_views=0,
-    student_views=1,
-)
-
 # One L2-normalised feature is +-1 on every row, so no coordinate system can be fitted on it: TCSProbe refuses
 # it with its own message rather than sklearn's "1 feature(s)" wording.
 EXPECTED_FAILURES = {"TCSProbe": {"check_fit2d_1feature": "one normalised feature spans no direction"}}
@@ -63,8 +48,8 @@ def test_every_method_clones_with_its_settings(name):
             type(method)(stepz=1)
 
 
-def test_tcs_classifier_clones_and_refuses_predicting_unfitted():
-    clf = TCSClassifier(**TINY)
+def test_tcs_classifier_clones_and_refuses_predicting_unfitted(tiny_fit):
+    clf = TCSClassifier(**tiny_fit)
     assert clone(clf).get_params() == clf.get_params()
     with pytest.raises(NotFittedError, match="not fitted"):
         clf.predict(np.zeros((2, 8, 8, 3), np.uint8))
@@ -80,31 +65,31 @@ def colours():
     return images.astype(np.uint8), np.array(["ant", "bee", "cat", "dog"])[labels]
 
 
-def test_grid_search_over_two_settings_of_a_tiny_fit(colours, tmp_path):
+def test_grid_search_over_two_settings_of_a_tiny_fit(tiny_fit, colours, tmp_path):
     images, labels = colours
-    search = GridSearchCV(TCSClassifier(**TINY, cache_dir=tmp_path), {"readout": ["linear", "ncm"]}, cv=2)
+    search = GridSearchCV(TCSClassifier(**tiny_fit, cache_dir=tmp_path), {"readout": ["linear", "ncm"]}, cv=2)
     search.fit(images, labels)
     assert set(search.cv_results_["param_readout"]) == {"linear", "ncm"}
     assert search.best_estimator_.readout in ("linear", "ncm")
     assert 0 <= search.score(images, labels) <= 1
 
 
-def test_cross_val_score_over_folds_of_a_folder(image_folder, tmp_path):
+def test_cross_val_score_over_folds_of_a_folder(tiny_fit, image_folder, tmp_path):
     paths = sorted(image_folder.glob("*/*.png"))
     labels = [p.parent.name for p in paths]
-    scores = cross_val_score(TCSClassifier(**TINY, cache_dir=tmp_path), paths, labels, cv=3)
+    scores = cross_val_score(TCSClassifier(**tiny_fit, cache_dir=tmp_path), paths, labels, cv=3)
     assert scores.shape == (3,) and ((0 <= scores) & (scores <= 1)).all()
 
 
-def test_a_kd_trained_model_saves_and_loads(colours, tmp_path):
+def test_a_kd_trained_model_saves_and_loads(tiny_fit, colours, tmp_path):
     from fewshot_tcs.data import ArraySource
     from fewshot_tcs.evaluation.evaluate import item_set
     from fewshot_tcs.features import teacher_pass
 
     images, labels = colours
     source = ArraySource(images, np.unique(labels, return_inverse=True)[1], name="colours")
-    features = teacher_pass(TINY["backbone"], source, pretrained=False, cache_dir=tmp_path, quiet=True)
-    method = StudentKD(teacher_in_loop=True, **TINY).fit(item_set(source.ids, source.labels, features, source))
+    features = teacher_pass(tiny_fit["backbone"], source, pretrained=False, cache_dir=tmp_path, quiet=True)
+    method = StudentKD(teacher_in_loop=True, **tiny_fit).fit(item_set(source.ids, source.labels, features, source))
     method.model_.save(tmp_path / "model")
     again = TCSClassifier.load(tmp_path / "model")
     np.testing.assert_allclose(again.decision_function(images), method.model_.decision_function(images), atol=1e-5)

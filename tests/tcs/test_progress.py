@@ -6,27 +6,13 @@ import pytest
 from fewshot_tcs.tcs import TCSClassifier
 from fewshot_tcs.tcs.trainer import progress_label
 
-SETTINGS = dict(
-    backbone="timm:resnet10t",
-    teacher_pretrained=False,
-    student="timm:lcnet_050",
-    student_pretrained=False,
-    image_size=24,
-    steps=2,
-    batch_size=4,
-    n_components=4,
-    keep=2,
-    teacher_views=0,
-    student_views=1,
-)
-
 
 @pytest.mark.parametrize("quiet, shown", [(None, False), (True, False), (False, True)])
-def test_bars_follow_tqdms_disable_none_and_carry_the_callers_label(quiet, shown, tmp_path, capsys):
+def test_bars_follow_tqdms_disable_none_and_carry_the_callers_label(quiet, shown, tiny_fit, tmp_path, capsys):
     images = np.random.default_rng(0).integers(0, 255, (8, 16, 16, 3), dtype=np.uint8)
     assert TCSClassifier().quiet is None, "the default: shown on a terminal, silent in pipes, logs and CI"
     with progress_label("final model: student on all 8 images"):
-        TCSClassifier(**SETTINGS, quiet=quiet, cache_dir=tmp_path).fit(images, np.repeat(["a", "b"], 4))
+        TCSClassifier(**tiny_fit, quiet=quiet, cache_dir=tmp_path).fit(images, np.repeat(["a", "b"], 4))
     err = capsys.readouterr().err  # captured: not a terminal, as in a script or CI
     assert ("final model: student on all 8 images" in err) is shown
     assert "training student" not in err
