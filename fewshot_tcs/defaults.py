@@ -5,6 +5,9 @@ needs it before any heavy import)."""
 TEACHER = "dinov2_vits14"  # needs its weights (online, or teacher_weights=); efficientnet_lite* work offline
 STUDENT = "mobilenetv2_100"
 IMAGE_SIZE = "auto"  # chosen from the images and the student's pretrained size (tcs/resolution.py)
+CLEAN_CROP = "auto"  # central fraction of the centred square the student sees (tcs/resolution.py)
+READOUTS = ("auto", "linear", "ncm", "probe")  # the choices, here so that the CLI lists them without importing torch
+READOUT = "auto"  # the trained head below 16 labelled images per class, the probe from 16 (tcs/classifier.py)
 STEPS = 120
 TEACHER_VIEWS = 4
 

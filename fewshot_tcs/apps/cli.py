@@ -128,6 +128,8 @@ def _fit(args: argparse.Namespace) -> int:
         teacher_weights=args.weights,
         steps=args.steps,
         image_size=args.image_size,
+        clean_crop=args.clean_crop,
+        readout=args.readout,
         quiet=args.quiet,
     )
     if summary:
@@ -179,6 +181,10 @@ def _say(args: argparse.Namespace, text: str) -> None:
 
 def _image_size(value: str) -> int | str:
     return value if value == "auto" else int(value)
+
+
+def _clean_crop(value: str) -> float | str:
+    return value if value == "auto" else float(value)
 
 
 def _add_episode_options(parser: argparse.ArgumentParser) -> None:
@@ -268,6 +274,20 @@ def build_parser() -> argparse.ArgumentParser:
         type=_image_size,
         default=defaults.IMAGE_SIZE,
         help="student input size in px, or auto (from the images and the student's pretrained size)",
+    )
+    fit.add_argument(
+        "--clean-crop",
+        type=_clean_crop,
+        default=defaults.CLEAN_CROP,
+        help="central fraction of each image's centred square the student sees, or auto (a tighter crop for large "
+        "photographs, to keep objects at the student's pretrained scale)",
+    )
+    fit.add_argument(
+        "--readout",
+        choices=defaults.READOUTS,
+        default=defaults.READOUT,
+        help="linear: the trained head; ncm: nearest class mean; probe: a logistic probe on the trained student's "
+        "features; auto: probe when every class has at least 16 images, else linear",
     )
     fit.add_argument("--out", default="runs/fit", help="where the model, its ONNX export and the report go")
     fit.set_defaults(run=_fit)

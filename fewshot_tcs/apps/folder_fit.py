@@ -87,7 +87,11 @@ def fit_folder(
         ("folder", str(source.root)),
         ("classes", f"{len(counts)} ({', '.join(f'{k}: {v}' for k, v in counts.items())})"),
         ("teacher", str(final.backbone)),
-        ("student", f"{final.student} at {final.image_size_} px"),
+        (
+            "student",
+            f"{final.student} at {final.image_size_} px, seeing {final.clean_crop_:.3g} of each centred square, "
+            f"{final.readout_} readout",
+        ),
         ("coordinates kept", f"{int(final.mask_.sum())} of {final.coords_.n_components_}"),
         ("model", f"{model_dir} (safetensors + config.json), ONNX: {onnx}"),
     ]
@@ -109,8 +113,7 @@ def fit_folder(
             f"- accuracy: {100 * student.accuracy:.1f} % ({interval}; {how})",
             f"- teacher's probe on the same held-out images: {100 * teacher.accuracy:.1f} % "
             f"(95% interval {format_bounds(teacher.low, teacher.high)})",
-            f"- teacher: {final.backbone}; student: {final.student} at {final.image_size_} px, "
-            f"{facts[4][1]} coordinates kept",
+            f"- teacher: {final.backbone}; student: {facts[3][1]}, {facts[4][1]} coordinates kept",
             f"- model: {facts[5][1]}, spectrum plot: {spectrum}",
             f"- report with per-class accuracy, confusion matrix and the images it got wrong: {html}",
             "",

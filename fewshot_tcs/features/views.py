@@ -52,10 +52,11 @@ def sample_view_params(
     return params
 
 
-def centre_square(width: int, height: int) -> np.ndarray:
-    """The clean view of a ``width`` x ``height`` image: its largest centred square (the whole image when it is
-    square), so a photo is not squashed to the student's square input. As view parameters ``(5,)``."""
-    side = min(width, height)
+def centre_square(width: int, height: int, fraction: float = 1.0) -> np.ndarray:
+    """The clean view of a ``width`` x ``height`` image: the central ``fraction`` of its largest centred square
+    (all of it by default, the whole image when it is square), so a photo is not squashed to the student's
+    square input. As view parameters ``(5,)``."""
+    side = min(width, height) * fraction
     return np.array(
         [(height - side) / 2 / height, (width - side) / 2 / width, side / height, side / width, 0.0], dtype=np.float32
     )

@@ -1,5 +1,6 @@
 """The student methods: a TCSClassifier trained per episode from the evaluator's cached teacher features
-(student-tcs, the paper's objective; student-tcs-kd, the library's default; student-ce, cross-entropy only)."""
+(student-tcs, the paper's objective and the library's default; student-tcs-kd, TCS plus the tailored probe's
+decision; student-ce, cross-entropy only)."""
 
 from __future__ import annotations
 

@@ -26,17 +26,22 @@ from ..data import ImageSource, as_images, as_source
 from ..features import FeatureSet
 from ..features.teachers import TeacherFeatures, teacher_pass
 from ..features.views import ViewTransform, centre_square
+from ..linear_probe import fit_logistic
 from .coords import CoordinateSystem
 from .losses import ELSH
 from .objective import CrossEntropyObjective, TailoredKDObjective, TCSObjective, tailored_probe_logits
-from .resolution import choose_image_size
+from .resolution import choose_clean_crop, choose_image_size
 from .selection import make_selector
 from .student import FoldedStudent, Student, distance_scale, split_backbone
-from .trainer import TrainConfig, TrainingLog, ViewBank, student_coords, train_student
+from .trainer import TrainConfig, TrainingLog, ViewBank, student_coords, student_features, train_student
 
 log = logging.getLogger(__name__)
 
 CONFIG_FILE, WEIGHTS_FILE = "config.json", "model.safetensors"
+# readout="auto" reads out through the probe when every class has at least this many labelled images, else
+# through the trained head. Measured (docs/performance.md, photographs): probe - head -2.9 points at 5 a class
+# (CIFAR-10 5-shot), +4.1 at 16 (all-way), +1.0 at about 120 (ants and bees); nothing between 5 and 16.
+PROBE_READOUT_MIN_PER_CLASS = 16
 MODEL_FORMAT = "fewshot-tcs/folded-student/1"
 
 
@@ -70,6 +75,11 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
         image_size: the student's input resolution (square), or "auto": chosen from the images and the
             student (64 px for single-channel images, 128-160 px for photographs; see ``tcs.resolution``).
             The size used is ``image_size_``.
+        clean_crop: the student's clean view (training and prediction) is this central fraction of the
+            image's largest centred square, or "auto": the student's crop_pct x size / pretrained size for
+            photographs large enough that the crop is not upsampled (0.875 x 160 / 224 = 0.625 for
+            MobileNetV2), else 1 (see ``tcs.resolution``). The
+            fraction used is ``clean_crop_``.
         train_stages: how many of the student's last stages train (the rest stays at its pretrained
             weights and is computed once per view, not at every step); None trains the whole network;
             "auto": 2 for a pretrained student, None from scratch. ``train_stages_`` is what was used.
@@ -89,8 +99,11 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
         lambda_elsh: weight of the eLSH term.
         teacher_views: augmented views per image cached by the teacher pass, fed to the student exactly.
         student_views: random views per image when teacher_views is 0 (their target is the clean one).
-        readout: "linear" (the trained head) or "ncm" (nearest class mean of the student's coordinates of
-            the labelled images).
+        readout: "linear" (the trained head), "ncm" (nearest class mean of the student's coordinates of
+            the labelled images), "probe" (a logistic probe, C by cross-validation, on the trained student's
+            pooled features of the labelled images), or "auto": "probe" when every class has at least 16
+            labelled images, else "linear" (``PROBE_READOUT_MIN_PER_CLASS``). Each folds into one linear
+            layer; ``readout_`` is the one used.
         init_projector: "ridge" (least squares from the untrained student to the targets) or "random".
         objective: "tcs" (the paper's objective: CE + coordinate mimic; the default), "tcs-kd" (CE, the
             tailored probe's decision on every item and view, and the coordinate mimic; measured below "tcs"
@@ -123,6 +136,7 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
         student: str = defaults.STUDENT,
         student_pretrained: bool = True,
         image_size: int | str = defaults.IMAGE_SIZE,
+        clean_crop: float | str = defaults.CLEAN_CROP,
         train_stages: int | str | None = "auto",
         n_components: int | None = 64,
         variance: float | None = None,
@@ -138,7 +152,7 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
         lambda_elsh: float = 0.1,
         teacher_views: int = defaults.TEACHER_VIEWS,
         student_views: int = 8,
-        readout: str = "linear",
+        readout: str = defaults.READOUT,
         init_projector: str = "ridge",
         objective: str = "tcs",
         decision_weight: float = 0.5,
@@ -162,6 +176,7 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
         self.student = student
         self.student_pretrained = student_pretrained
         self.image_size = image_size
+        self.clean_crop = clean_crop
         self.train_stages = train_stages
         self.n_components = n_components
         self.variance = variance
@@ -203,7 +218,7 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
         choices = {
             "basis": ("support", "pool", "reference"),
             "selection": ("iterative", "fisher", "none"),
-            "readout": ("ncm", "linear"),
+            "readout": defaults.READOUTS,
             "init_projector": ("ridge", "random"),
             "objective": ("tcs-kd", "tcs", "ce"),
             "teacher_runtime": RUNTIMES,
@@ -220,6 +235,9 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
         _check_device(self.device)
         if self.image_size != "auto" and not (_is_integer(self.image_size) and self.image_size >= 16):
             raise ValueError(f"image_size must be an integer >= 16 or 'auto'; got {self.image_size!r}")
+        crop = self.clean_crop
+        if crop != "auto" and not (_is_real(crop) and 0 < crop <= 1):
+            raise ValueError(f"clean_crop must be a number in (0, 1] or 'auto'; got {crop!r}")
         if self.train_stages not in ("auto", None) and not (_is_integer(self.train_stages) and self.train_stages >= 1):
             raise ValueError(f"train_stages must be an integer >= 1, None (all) or 'auto'; got {self.train_stages!r}")
 
@@ -270,7 +288,17 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
         body, self.student_pretrained_ = build_student_backbone(self.student, self.student_pretrained, self.seed)
         native = int(body.info.input_size[-1])
         self.image_size_ = choose_image_size(images, native) if self.image_size == "auto" else int(self.image_size)
-        self.preprocessing_ = {"size": self.image_size_, "mean": list(body.info.mean), "std": list(body.info.std)}
+        self.clean_crop_ = (
+            choose_clean_crop(images, self.image_size_, native, body.info.crop_pct)
+            if self.clean_crop == "auto"
+            else float(self.clean_crop)
+        )
+        self.preprocessing_ = {
+            "size": self.image_size_,
+            "crop": self.clean_crop_,
+            "mean": list(body.info.mean),
+            "std": list(body.info.std),
+        }
         views = self.teacher_views if teacher.views is not None else self.student_views
         bank = ViewBank.build(
             images,
@@ -281,6 +309,7 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
             views=views,
             view_params=teacher.view_params,
             seed=self.seed,
+            clean_crop=self.clean_crop_,
         )
         self.train_stages_ = (
             (2 if self.student_pretrained_ else None) if self.train_stages == "auto" else self.train_stages
@@ -314,13 +343,28 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
         )
         self.mask_ = student.mask.detach().cpu().clone()
         trained_head = student.fold().linear
-        coords = student_coords(student, bank, torch.arange(len(source)), device)
+        labelled = torch.arange(len(source))
+        coords = student_coords(student, bank, labelled, device)
         student.set_prototypes(_class_means(coords, torch.as_tensor(codes).to(coords.device)), distance_scale(coords))
-        self.heads_ = {"linear": trained_head.cpu(), "ncm": student.fold().linear.cpu()}
-        self.model_ = FoldedStudent(student.backbone, self.heads_[self.readout])
+        probe = _probe_head(student_features(student, bank, labelled, device), codes, self.seed)
+        self.heads_ = {"linear": trained_head.cpu(), "ncm": student.fold().linear.cpu(), "probe": probe}
+        self.readout_ = self._choose_readout(np.bincount(codes).min())
+        self.model_ = FoldedStudent(student.backbone, self.heads_[self.readout_])
         self.model_.to("cpu", memory_format=torch.channels_last).eval()
         self.teacher_dim_ = int(teacher.clean.shape[1])
         return self
+
+    def _choose_readout(self, smallest_class: int) -> str:
+        if self.readout != "auto":
+            return self.readout
+        readout = "probe" if smallest_class >= PROBE_READOUT_MIN_PER_CLASS else "linear"
+        log.info(
+            "readout %s: the smallest class has %d labelled images (probe from %d); pass readout= to override",
+            readout,
+            smallest_class,
+            PROBE_READOUT_MIN_PER_CLASS,
+        )
+        return readout
 
     def teacher_features(self, images: Any) -> FeatureSet:
         """The teacher's features of ``images`` under this classifier's teacher settings (its views, seed,
@@ -423,10 +467,11 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
         source = as_images(images)
         p = self.preprocessing_
         transform = ViewTransform((p["size"], p["size"]), p["mean"], p["std"])
+        crop = p.get("crop", 1.0)  # models saved before the clean crop took the whole square
         for start in range(0, len(source), batch_size or len(source)):
             stop = min(len(source), start + (batch_size or len(source)))
             images = [source.load(i) for i in range(start, stop)]
-            yield torch.stack([transform(image, centre_square(*image.size)) for image in images])
+            yield torch.stack([transform(image, centre_square(*image.size, crop)) for image in images])
 
     @torch.inference_mode()
     def logits(self, images: Any, batch_size: int = 256) -> np.ndarray:
@@ -464,7 +509,7 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
         return self.coords_.explained_variance_ratio_.cpu().numpy(), self.mask_.cpu().numpy().astype(bool)
 
     def with_readout(self, readout: str) -> TCSClassifier:
-        """The same fitted student read out through ``readout`` ("linear" or "ncm") without training again: a
+        """The same fitted student read out through ``readout`` ("linear", "ncm" or "probe") without training again: a
         copy sharing the backbone, ``model_`` holding that readout's head. Needs ``heads_``, so a fit made in
         this process (``load`` restores only the saved readout)."""
         self._check_fitted()
@@ -473,7 +518,7 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
         if readout not in self.heads_:
             raise ValueError(f"readout must be one of {tuple(self.heads_)}; got {readout!r}")
         other = copy.copy(self)
-        other.readout = readout
+        other.readout = other.readout_ = readout
         other.model_ = FoldedStudent(self.model_.backbone, self.heads_[readout]).eval()
         return other
 
@@ -489,6 +534,7 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
             "format": MODEL_FORMAT,
             "params": {k: _json_value(v) for k, v in self.get_params().items()},
             "classes": [str(c) for c in self.classes_],
+            "readout": self.readout_,
             "preprocessing": self.preprocessing_,
             "kept_coordinates": int(self.mask_.sum()),
         }
@@ -534,6 +580,7 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
         clf.model_ = model.to(memory_format=torch.channels_last).eval()
         clf.classes_ = np.array(config["classes"], dtype=object)
         clf.preprocessing_ = config["preprocessing"]
+        clf.readout_ = config.get("readout", clf.readout)  # saved before readout="auto": as given
         return clf
 
     def export(self, path: str | os.PathLike, format: str | None = None) -> Path:
@@ -577,8 +624,7 @@ def _check_numbers(clf: TCSClassifier) -> None:
             raise ValueError(f"{name} must be an integer >= {lowest}; got {value!r}")
     for name, (low, high, open_low) in _REALS.items():
         value = getattr(clf, name)
-        ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
-        ok = ok and (value > low if open_low else value >= low) and (high is None or value <= high)
+        ok = _is_real(value) and (value > low if open_low else value >= low) and (high is None or value <= high)
         if not ok:
             bounds = f"{'>' if open_low else '>='} {low}" + (f" and <= {high}" if high is not None else "")
             raise ValueError(f"{name} must be a finite number {bounds}; got {value!r}")
@@ -616,6 +662,10 @@ def _is_integer(value: Any) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
+def _is_real(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def _check_device(device: str | None) -> None:
     """A device that exists here, checked before the teacher pass rather than 13 frames into training."""
     if device is None:
@@ -650,16 +700,27 @@ def _class_means(coords: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     return sums / torch.bincount(labels, minlength=n_classes).clamp(min=1)[:, None].to(coords)
 
 
+def _probe_head(features: torch.Tensor, labels: np.ndarray, seed: int) -> torch.nn.Linear:
+    """The "probe" readout: a logistic probe (C by cross-validation) on the trained student's features (n, d_s)
+    of the labelled images' clean views, as one linear layer on those features (with two classes, logits
+    -s/2 and s/2)."""
+    probe = fit_logistic(features.cpu().numpy(), labels, "cv", random_state=seed)
+    weight, bias = torch.as_tensor(probe.coef_).float(), torch.as_tensor(probe.intercept_).float()
+    if len(probe.classes_) == 2:  # scikit-learn's binary case: one score for class 1
+        weight, bias = torch.cat([-weight / 2, weight / 2]), torch.cat([-bias / 2, bias / 2])
+    head = torch.nn.Linear(features.shape[1], len(probe.classes_))
+    with torch.no_grad():
+        head.weight.copy_(weight)
+        head.bias.copy_(bias)
+    return head
+
+
 @torch.no_grad()
 def _ridge_init(
     student: Student, bank: ViewBank, targets: torch.Tensor, device: torch.device, alpha: float = 1.0
 ) -> None:
     """Start the projector at the ridge regression of the targets on the untrained student's features."""
-    student.to(device).eval()
-    items = torch.arange(len(targets))
-    feats = torch.cat(
-        [student.body(bank.batch(chunk, torch.zeros_like(chunk), device)).float() for chunk in items.split(128)]
-    )
+    feats = student_features(student, bank, torch.arange(len(targets)), device)
     mu_x, mu_y = feats.mean(0), targets.to(device).mean(0)
     x, y = feats - mu_x, targets.to(device) - mu_y
     gram = x @ x.T + alpha * torch.eye(len(x), device=device)  # dual form: n is small, d_s large

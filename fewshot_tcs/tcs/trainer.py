@@ -38,7 +38,8 @@ def progress_label(label: str) -> Iterator[None]:
 class ViewBank:
     """Every item's views rendered once at the student's resolution, ``(n, A, 3, S, S)`` uint8.
 
-    View 0 is the clean view (the largest centred square, ``centre_square``); views 1..A-1 are the recorded
+    View 0 is the clean view (the central ``clean_crop`` of the largest centred square, ``centre_square``);
+    views 1..A-1 are the recorded
     teacher views when given, else seeded random crops. Rendering once keeps image decoding out of the
     training loop.
     """
@@ -68,11 +69,12 @@ class ViewBank:
         views: int = 0,
         view_params: np.ndarray | None = None,
         seed: int = 0,
+        clean_crop: float = 1.0,
     ) -> ViewBank:
         """Clean view plus the recorded ``view_params`` (n, V, 5), or ``views`` seeded random views."""
         if view_params is None:
             view_params = sample_view_params(ids, views, seed=seed)
-        clean = np.stack([centre_square(*image.size) for image in images])[:, None]
+        clean = np.stack([centre_square(*image.size, clean_crop) for image in images])[:, None]
         return cls(images, np.concatenate([clean, view_params], axis=1), size, mean, std)
 
     @property
@@ -275,12 +277,25 @@ def recalibrate_batch_norm(body: torch.nn.Module, bank: ViewBank, device: torch.
 
 
 @torch.no_grad()
+def student_features(
+    student: Student,
+    bank: ViewBank,
+    items: torch.Tensor,
+    device: torch.device,
+    views: torch.Tensor | None = None,
+    batch_size: int = 128,
+) -> torch.Tensor:
+    """The student backbone's pooled features of ``items`` in ``views`` (the clean views by default),
+    (len(items), d_s)."""
+    student.to(device).eval()
+    views = torch.zeros_like(items) if views is None else views
+    pairs = zip(items.split(batch_size), views.split(batch_size), strict=True)
+    return torch.cat([student.body(bank.batch(i, v, device)).float() for i, v in pairs])
+
+
+@torch.no_grad()
 def student_coords(
     student: Student, bank: ViewBank, items: torch.Tensor, device: torch.device, batch_size: int = 128
 ) -> torch.Tensor:
     """Student coordinates of the clean views of ``items``, (len(items), r)."""
-    student.eval()
-    out = []
-    for chunk in items.split(batch_size):
-        out.append(student.coords(bank.batch(chunk, torch.zeros_like(chunk), device)).float())
-    return torch.cat(out)
+    return student.projector(student_features(student, bank, items, device, batch_size=batch_size))

@@ -65,8 +65,11 @@ def test_fit_writes_a_model_that_predict_uses(character_folder, tmp_path, capsys
 def test_fit_cross_validates_small_folders(character_folder, tmp_path, capsys):
     for extra in sorted((character_folder / "char0").iterdir())[3:]:
         extra.unlink()
-    assert main(["-q", "fit", str(character_folder), "--out", str(tmp_path / "run"), *FAST]) == 0
+    options = ["--readout", "probe", "--clean-crop", "0.9"]
+    assert main(["-q", "fit", str(character_folder), "--out", str(tmp_path / "run"), *FAST, *options]) == 0
     assert "3-fold cross-validation" in capsys.readouterr().out
+    config = json.loads((tmp_path / "run" / "model" / "config.json").read_text())
+    assert config["params"]["readout"] == "probe" and config["preprocessing"]["crop"] == 0.9
 
 
 def test_fit_mistakes_exit_2_with_a_message(character_folder, tmp_path, capsys):
@@ -160,11 +163,13 @@ def test_the_cli_defaults_are_the_librarys():
 
     library = {k: p.default for k, p in inspect.signature(TCSClassifier).parameters.items()}
     fit = build_parser().parse_args(["fit", "photos"])
-    assert (fit.backbone, fit.student, fit.steps, fit.image_size) == (
+    assert (fit.backbone, fit.student, fit.steps, fit.image_size, fit.clean_crop, fit.readout) == (
         library["backbone"],
         library["student"],
         library["steps"],
         library["image_size"],
+        library["clean_crop"],
+        library["readout"],
     )
     bench_library = {k: p.default for k, p in inspect.signature(benchmark).parameters.items()}
     bench = build_parser().parse_args(["bench", "omniglot-small"])

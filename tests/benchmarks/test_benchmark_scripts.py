@@ -199,6 +199,30 @@ def test_photo_quality_report_pairs_the_default_with_each_baseline(tmp_path, mon
     assert "all-way 16-shot" in table and "| logistic-cv | 90.00 (one episode or seed) | 2.0 |  |" in table
 
 
+def test_photo_quality_reports_crops_and_readouts_paired(tmp_path, monkeypatch):
+    import json
+
+    photos = script("photo_quality")
+    monkeypatch.setattr(photos, "RESULTS", tmp_path)
+
+    def sweep(name, seed, linear, probe):
+        readouts = {"linear": linear, "ncm": linear, "probe": probe}
+        return {"name": name, "settings": {"seed": seed} if seed else {}, "readouts": readouts}
+
+    records = [sweep("crop-auto", 0, 0.9, 0.95), sweep("crop-auto-seed1", 1, 0.92, 0.95)]
+    records += [sweep("crop1-seed0", 0, 0.9, 0.9), sweep("crop1-seed1", 1, 0.9, 0.92), sweep("other", 2, 0.1, 0.1)]
+    (tmp_path / "hymenoptera-sweep.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    rows = [{"linear": 0.6, "ncm": 0.6, "probe": 0.5}, {"linear": 0.6, "ncm": 0.6, "probe": 0.7}]
+    (tmp_path / "readouts.json").write_text(json.dumps({"cifar10-5w5s": rows}))
+    crops = [{"backbone": "net", "size": 160, "crop": c, "val_accuracy": a} for c, a in ((1.0, 0.9), (0.65, 0.95))]
+    (tmp_path / "frozen-crops.json").write_text(json.dumps(crops))
+    table = photos.report()
+    assert "over 2 seeds" in table, "seed 0 of crop-auto is the config without a seed setting"
+    assert "| probe | 95.00 +- 0.00 | 91.00 +- " in table and "| +4.00 +- " in table
+    assert "| cifar10-5w5s | 2 | 60.00 +- 0.00 | 60.00 +- 0.00 | 60.00 +- " in table
+    assert "| net | 160 | 90.00 | 95.00 |" in table
+
+
 def test_teacher_pass_compares_the_runtimes(capsys):
     pytest.importorskip("onnxruntime", reason="the ONNX Runtime path needs the export extra")
     ratios = script("teacher_pass").main(

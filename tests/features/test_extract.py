@@ -253,3 +253,5 @@ def test_the_clean_view_is_the_largest_centred_square():
     pixels[:, 50:350] = 255  # the centred square is white, the bands beside it black
     view = ViewTransform((16, 16), (0.0,) * 3, (1.0,) * 3)(Image.fromarray(pixels), centre_square(400, 300))
     assert float(view.min()) > 0.99, "no black band squashed into the student's input"
+    top, left, height, width, _ = centre_square(400, 300, 0.5).tolist()  # the middle 150 x 150 of that square
+    assert (top, left, height, width) == pytest.approx((0.25, 0.3125, 0.5, 0.375))

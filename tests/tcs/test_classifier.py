@@ -91,15 +91,57 @@ def test_with_readout_reads_the_same_fit_out_as_a_fit_under_that_readout(fitted,
     clf, x, y = fitted
     unlabeled, _ = class_images(n_per_class=3, seed=1)
     separately = TCSClassifier(**params(cache_dir=tmp_path, readout="ncm")).fit((x, y), unlabeled=unlabeled)
+    assert separately.readout_ == "ncm"
     before = clf.decision_function(x)
     ncm = clf.with_readout("ncm")
     np.testing.assert_allclose(ncm.decision_function(x), separately.decision_function(x), atol=1e-4)
     assert not np.allclose(ncm.decision_function(x), before), "the two readouts should differ"
-    assert clf.readout == "linear" and np.array_equal(clf.decision_function(x), before), "the original is kept"
+    assert clf.readout_ == "linear" and np.array_equal(clf.decision_function(x), before), "the original is kept"
     with pytest.raises(ValueError, match="readout must be one of"):
         clf.with_readout("knn")
     with pytest.raises(RuntimeError, match="heads_"):
         TCSClassifier.load(clf.save(tmp_path / "saved")).with_readout("ncm")
+
+
+def test_the_probe_readout_is_a_logistic_probe_on_the_trained_students_features(fitted):
+    from fewshot_tcs.linear_probe import fit_logistic
+
+    clf, x, y = fitted
+    probe = clf.with_readout("probe")
+    with torch.inference_mode():
+        features = clf.model_.backbone(clf.transform_images(x)).numpy()
+    expected = fit_logistic(features, np.unique(y, return_inverse=True)[1], "cv").decision_function(features)
+    np.testing.assert_allclose(probe.decision_function(x), expected, rtol=1e-3, atol=1e-3)
+    assert probe.score(x, y) >= clf.score(x, y) - 0.2, "fitted on these images, the probe should read them well"
+
+
+def test_auto_reads_out_through_the_probe_only_with_enough_labelled_images_a_class(fitted, tmp_path, monkeypatch):
+    from fewshot_tcs.tcs import classifier
+
+    clf, x, y = fitted
+    assert clf.readout == "auto" and clf.readout_ == "linear", "6 images a class is below the probe's 16"
+    np.testing.assert_array_equal(clf.decision_function(x), clf.with_readout("linear").decision_function(x))
+    monkeypatch.setattr(classifier, "PROBE_READOUT_MIN_PER_CLASS", 6)
+    probed = TCSClassifier(**params(cache_dir=tmp_path)).fit((x, y))
+    assert probed.readout_ == "probe"
+    np.testing.assert_array_equal(probed.decision_function(x), probed.with_readout("probe").decision_function(x))
+    again = TCSClassifier.load(probed.save(tmp_path / "model"))
+    assert again.readout == "auto" and again.readout_ == "probe"
+
+
+def test_the_clean_crop_is_used_in_training_and_prediction_and_travels_with_the_model(tmp_path):
+    x, y = class_images(size=48)
+    whole = TCSClassifier(**params(cache_dir=tmp_path, image_size=24)).fit((x, y))
+    assert whole.clean_crop_ == 1.0, "48 px photos would be upsampled by a 0.875 x 24 / 224 crop"
+    cropped = TCSClassifier(**params(cache_dir=tmp_path, image_size=24, clean_crop=0.5)).fit((x, y))
+    assert cropped.clean_crop_ == 0.5 and cropped.preprocessing_["crop"] == 0.5
+    from fewshot_tcs.features.views import ViewTransform, centre_square
+
+    p = cropped.preprocessing_
+    centre = ViewTransform((24, 24), p["mean"], p["std"])(Image.fromarray(x[0]), centre_square(48, 48, 0.5))
+    torch.testing.assert_close(cropped.transform_images(x[:1])[0], centre)
+    again = TCSClassifier.load(cropped.save(tmp_path / "model"))
+    np.testing.assert_allclose(again.decision_function(x), cropped.decision_function(x), rtol=1e-5, atol=1e-5)
 
 
 def test_params_are_kept_as_given():
@@ -274,6 +316,9 @@ def test_bad_input(tmp_path):
         (dict(seed=1.5), "seed must be an integer"),
         (dict(device="gpu"), "'gpu' is not a torch device"),
         (dict(teacher_runtime="onnx"), "teacher_runtime must be one of"),
+        (dict(clean_crop=0), "clean_crop must be a number in"),
+        (dict(clean_crop=1.5), "clean_crop must be a number in"),
+        (dict(clean_crop="whole"), "clean_crop must be a number in"),
     ],
 )
 def test_bad_settings_fail_before_any_work(setting, message, monkeypatch):
