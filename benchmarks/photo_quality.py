@@ -113,6 +113,7 @@ def run_folder_sweep(configs: list[list[str]]) -> None:
             "name": name,
             "settings": changes,
             "val_accuracy": clf.score(val),
+            "readout": clf.readout_,
             "readouts": {readout: clf.with_readout(readout).score(val) for readout in clf.heads_},
             "val_images": len(val),
             "image_size": clf.image_size_,
@@ -138,7 +139,7 @@ class EveryReadout(StudentTCS):
     def predict(self, query):
         every = {r: np.asarray(self.model_.with_readout(r).predict(query.images)) for r in self.model_.heads_}
         EveryReadout.predictions.append(every)
-        return every[self.model_.readout]
+        return every[self.model_.readout_]
 
 
 def _readout_accuracies(labels: list) -> list[dict[str, float]]:

@@ -23,10 +23,15 @@ from fewshot_tcs.data import FolderSource, write_folder
 
 
 def preprocess(path: str, config: dict) -> np.ndarray:
-    """What the deployed model expects: RGB, resized to its square input, normalised, (3, S, S) float32."""
+    """What the deployed model expects: RGB, the central ``crop`` of the largest centred square, resized to
+    its square input, normalised, (3, S, S) float32."""
     prep = config["preprocessing"]
     size = prep["size"]
-    image = Image.open(path).convert("RGB").resize((size, size), Image.BILINEAR)
+    image = Image.open(path).convert("RGB")
+    side = min(image.size) * prep.get("crop", 1.0)  # models saved before the crop took the whole square
+    left, top = round((image.width - side) / 2), round((image.height - side) / 2)
+    box = (left, top, left + max(1, round(side)), top + max(1, round(side)))
+    image = image.crop(box).resize((size, size), Image.BILINEAR)
     x = (np.asarray(image, dtype=np.float32) / 255 - np.array(prep["mean"], np.float32)) / np.array(
         prep["std"], np.float32
     )

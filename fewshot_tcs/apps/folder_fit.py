@@ -15,6 +15,7 @@ from ..evaluation.report import plot_spectrum
 from ..evaluation.results import confidence_interval, format_bounds, proportion_interval
 from ..methods import LogisticCV
 from ..tcs import TCSClassifier
+from ..tcs.classifier import choose_readout
 from ..tcs.trainer import progress_label
 from .fit_report import Estimate, HeldOutPredictions, write_report_html
 
@@ -50,8 +51,9 @@ def fit_folder(
     problems = source.verify()
     if problems:
         raise ValueError(f"{len(problems)} unreadable image(s): " + "; ".join(problems[:3]))
-    params = {"seed": seed, **params}
     smallest = min(counts.values())
+    # Chosen once from the whole folder, so the held-out estimate scores the readout the final model ships.
+    params = {"seed": seed, **params, "readout": choose_readout(settings.readout, smallest)}
     if smallest >= HOLDOUT_MIN_PER_CLASS:
         train, held = source.train_test_split(test_size=0.25, seed=seed)
         splits = [(train.positions, held.positions)]

@@ -45,6 +45,21 @@ PROBE_READOUT_MIN_PER_CLASS = 16
 MODEL_FORMAT = "fewshot-tcs/folded-student/1"
 
 
+def choose_readout(readout: str, smallest_class: int) -> str:
+    """The readout a fit uses: ``readout`` itself, or for "auto" the probe when the smallest class has at least
+    ``PROBE_READOUT_MIN_PER_CLASS`` labelled images, else the trained head (logged)."""
+    if readout != "auto":
+        return readout
+    chosen = "probe" if smallest_class >= PROBE_READOUT_MIN_PER_CLASS else "linear"
+    log.info(
+        "readout %s: the smallest class has %d labelled images (probe from %d); pass readout= to override",
+        chosen,
+        smallest_class,
+        PROBE_READOUT_MIN_PER_CLASS,
+    )
+    return chosen
+
+
 def build_student_backbone(name: str, pretrained: bool, seed: int):
     """The student's backbone from the registry: its pretrained weights where they are at hand, else random."""
     from ..backbones import create_backbone
@@ -289,7 +304,7 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
         native = int(body.info.input_size[-1])
         self.image_size_ = choose_image_size(images, native) if self.image_size == "auto" else int(self.image_size)
         self.clean_crop_ = (
-            choose_clean_crop(images, self.image_size_, native, body.info.crop_pct)
+            choose_clean_crop(images, self.image_size_, native, body.info.crop_pct, self.student_pretrained_)
             if self.clean_crop == "auto"
             else float(self.clean_crop)
         )
@@ -348,23 +363,11 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
         student.set_prototypes(_class_means(coords, torch.as_tensor(codes).to(coords.device)), distance_scale(coords))
         probe = _probe_head(student_features(student, bank, labelled, device), codes, self.seed)
         self.heads_ = {"linear": trained_head.cpu(), "ncm": student.fold().linear.cpu(), "probe": probe}
-        self.readout_ = self._choose_readout(np.bincount(codes).min())
+        self.readout_ = choose_readout(self.readout, int(np.bincount(codes).min()))
         self.model_ = FoldedStudent(student.backbone, self.heads_[self.readout_])
         self.model_.to("cpu", memory_format=torch.channels_last).eval()
         self.teacher_dim_ = int(teacher.clean.shape[1])
         return self
-
-    def _choose_readout(self, smallest_class: int) -> str:
-        if self.readout != "auto":
-            return self.readout
-        readout = "probe" if smallest_class >= PROBE_READOUT_MIN_PER_CLASS else "linear"
-        log.info(
-            "readout %s: the smallest class has %d labelled images (probe from %d); pass readout= to override",
-            readout,
-            smallest_class,
-            PROBE_READOUT_MIN_PER_CLASS,
-        )
-        return readout
 
     def teacher_features(self, images: Any) -> FeatureSet:
         """The teacher's features of ``images`` under this classifier's teacher settings (its views, seed,

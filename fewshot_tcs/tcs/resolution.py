@@ -16,7 +16,7 @@ The rules (each logged at INFO with its reason):
   So photographs take ``crop = crop_pct * size / native`` (0.875 x 160 / 224 = 0.625 for MobileNetV2 at
   160 px, ImageNet's own 0.875 at 224), which keeps objects at their pretrained apparent size; but only
   when that crop still holds ``size`` pixels of the median image (the crop is never upsampled), so small
-  photos (CIFAR's 32 px) and single-channel images are taken whole.
+  photos (CIFAR's 32 px), single-channel images and students trained from scratch take the whole square.
 """
 
 from __future__ import annotations
@@ -64,12 +64,17 @@ def choose_image_size(images: Sequence[Image.Image], native: int) -> int:
     return size
 
 
-def choose_clean_crop(images: Sequence[Image.Image], size: int, native: int, crop_pct: float) -> float:
+def choose_clean_crop(
+    images: Sequence[Image.Image], size: int, native: int, crop_pct: float, pretrained: bool = True
+) -> float:
     """The fraction of the largest centred square the student's clean view takes (see the module's rule);
-    ``native`` and ``crop_pct`` are the student's pretrained input size and evaluation crop."""
+    ``native`` and ``crop_pct`` are the student's pretrained input size and evaluation crop, and a student
+    that is not ``pretrained`` has no object scale to keep (whole square)."""
     _check_images(images)
     crop = min(1.0, float(crop_pct) * size / int(native))
-    if _is_grayscale(images):
+    if not pretrained:
+        crop, why = 1.0, "a student from scratch has no pretrained object scale to keep"
+    elif _is_grayscale(images):
         crop, why = 1.0, "single-channel images are taken whole"
     elif _median_short_side(images) * crop < size:
         crop, why = 1.0, f"median short side {_median_short_side(images):.0f} px: a crop would be upsampled"

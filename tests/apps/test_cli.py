@@ -69,7 +69,18 @@ def test_fit_cross_validates_small_folders(character_folder, tmp_path, capsys):
     assert main(["-q", "fit", str(character_folder), "--out", str(tmp_path / "run"), *FAST, *options]) == 0
     assert "3-fold cross-validation" in capsys.readouterr().out
     config = json.loads((tmp_path / "run" / "model" / "config.json").read_text())
-    assert config["params"]["readout"] == "probe" and config["preprocessing"]["crop"] == 0.9
+    assert config["readout"] == "probe" and config["preprocessing"]["crop"] == 0.9
+
+
+def test_fit_scores_the_readout_it_ships(character_folder, tmp_path, monkeypatch):
+    from fewshot_tcs.tcs import TCSClassifier, classifier
+
+    # 6 images a class in the folder, 4 or 5 in each held-out fit: "auto" is decided once, on the folder.
+    monkeypatch.setattr(classifier, "PROBE_READOUT_MIN_PER_CLASS", 6)
+    used, fit = [], TCSClassifier.fit
+    monkeypatch.setattr(TCSClassifier, "fit", lambda self, *a, **k: used.append(fit(self, *a, **k).readout_) or self)
+    assert main(["-q", "fit", str(character_folder), "--out", str(tmp_path / "run"), *FAST]) == 0
+    assert used == ["probe", "probe"], "the held-out fit and the final fit"
 
 
 def test_fit_mistakes_exit_2_with_a_message(character_folder, tmp_path, capsys):

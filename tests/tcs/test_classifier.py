@@ -110,9 +110,25 @@ def test_the_probe_readout_is_a_logistic_probe_on_the_trained_students_features(
     probe = clf.with_readout("probe")
     with torch.inference_mode():
         features = clf.model_.backbone(clf.transform_images(x)).numpy()
-    expected = fit_logistic(features, np.unique(y, return_inverse=True)[1], "cv").decision_function(features)
+    codes = np.unique(y, return_inverse=True)[1]
+    expected = fit_logistic(features, codes, "cv", random_state=clf.seed).decision_function(features)
     np.testing.assert_allclose(probe.decision_function(x), expected, rtol=1e-3, atol=1e-3)
     assert probe.score(x, y) >= clf.score(x, y) - 0.2, "fitted on these images, the probe should read them well"
+
+
+def test_the_probe_readout_of_two_classes_gives_scikit_learns_margin(tmp_path):
+    from fewshot_tcs.linear_probe import fit_logistic
+
+    x, y = class_images(classes=2)
+    clf = TCSClassifier(**params(cache_dir=tmp_path, readout="probe")).fit((x, y))
+    with torch.inference_mode():
+        features = clf.model_.backbone(clf.transform_images(x)).numpy()
+    codes = np.unique(y, return_inverse=True)[1]
+    expected = fit_logistic(features, codes, "cv", random_state=clf.seed).decision_function(features)
+    margin = clf.decision_function(x)
+    assert margin.shape == (12,)
+    np.testing.assert_allclose(margin, expected, rtol=1e-3, atol=1e-3)
+    np.testing.assert_allclose(clf.predict_proba(x)[:, 1], 1 / (1 + np.exp(-expected)), atol=1e-3)
 
 
 def test_auto_reads_out_through_the_probe_only_with_enough_labelled_images_a_class(fitted, tmp_path, monkeypatch):

@@ -38,3 +38,5 @@ def test_small_photos_and_characters_are_taken_whole():
     assert choose_clean_crop(images("RGB", (260, 200)), size=160, native=224, crop_pct=0.875) == 1.0
     assert choose_clean_crop(images("L", (500, 500)), size=64, native=224, crop_pct=0.875) == 1.0
     assert choose_clean_crop(images("RGB", (500, 375)), size=224, native=160, crop_pct=0.95) == 1.0  # never above 1
+    large = images("RGB", (500, 375))
+    assert choose_clean_crop(large, size=160, native=224, crop_pct=0.875, pretrained=False) == 1.0, "no scale to keep"
