@@ -32,3 +32,13 @@ def fit_logistic(
         cv=StratifiedKFold(folds, shuffle=True, random_state=random_state),
     )
     return search.fit(x, y).best_estimator_
+
+
+def class_scores(model: LogisticRegression) -> tuple[np.ndarray, np.ndarray]:
+    """Weights ``(C, d)`` and biases ``(C,)`` giving one logit per class, ``x @ W.T + b``, whose softmax is the
+    model's ``predict_proba``: scikit-learn keeps one score ``s`` for class 1 with two classes, here ``-s/2`` and
+    ``s/2``."""
+    weight, bias = model.coef_, model.intercept_
+    if len(model.classes_) == 2:
+        weight, bias = np.concatenate([-weight / 2, weight / 2]), np.concatenate([-bias / 2, bias / 2])
+    return weight, bias

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..linear_probe import class_scores
 from ..tcs.classifier import TCSClassifier
 from ..tcs.objective import KDObjective
 from .base import ItemSet
@@ -57,7 +58,7 @@ class StudentKD(StudentMethod):
     def _classifier(self, support: ItemSet) -> TCSClassifier:
         probe = LogisticProbe(C=self.probe_C).fit(support)
         classifier = _KDClassifier(**{**self.params, "objective": self.objective})
-        weight, bias = probe.model_.coef_, probe.model_.intercept_
+        weight, bias = class_scores(probe.model_)  # two classes: two logits, not scikit-learn's one score
         classifier.kd_objective_ = KDObjective(weight, bias, self.temperature, self.alpha, self._teachers())
         return classifier
 

@@ -26,7 +26,7 @@ from ..data import ImageSource, as_images, as_source
 from ..features import FeatureSet
 from ..features.teachers import TeacherFeatures, teacher_pass
 from ..features.views import ViewTransform, centre_square
-from ..linear_probe import fit_logistic
+from ..linear_probe import class_scores, fit_logistic
 from .coords import CoordinateSystem
 from .losses import ELSH
 from .objective import CrossEntropyObjective, TailoredKDObjective, TCSObjective, tailored_probe_logits
@@ -707,14 +707,11 @@ def _probe_head(features: torch.Tensor, labels: np.ndarray, seed: int) -> torch.
     """The "probe" readout: a logistic probe (C by cross-validation) on the trained student's features (n, d_s)
     of the labelled images' clean views, as one linear layer on those features (with two classes, logits
     -s/2 and s/2)."""
-    probe = fit_logistic(features.cpu().numpy(), labels, "cv", random_state=seed)
-    weight, bias = torch.as_tensor(probe.coef_).float(), torch.as_tensor(probe.intercept_).float()
-    if len(probe.classes_) == 2:  # scikit-learn's binary case: one score for class 1
-        weight, bias = torch.cat([-weight / 2, weight / 2]), torch.cat([-bias / 2, bias / 2])
-    head = torch.nn.Linear(features.shape[1], len(probe.classes_))
+    weight, bias = class_scores(fit_logistic(features.cpu().numpy(), labels, "cv", random_state=seed))
+    head = torch.nn.Linear(*weight.shape[::-1])
     with torch.no_grad():
-        head.weight.copy_(weight)
-        head.bias.copy_(bias)
+        head.weight.copy_(torch.as_tensor(weight))
+        head.bias.copy_(torch.as_tensor(bias))
     return head
 
 

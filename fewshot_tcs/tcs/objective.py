@@ -11,7 +11,7 @@ import torch.nn.functional as F
 
 from ..features import TeacherFeatures
 from ..features.views import ViewTransform
-from ..linear_probe import fit_logistic
+from ..linear_probe import class_scores, fit_logistic
 from .losses import ELSH, mimic_loss
 from .student import Student
 
@@ -107,10 +107,8 @@ def tailored_probe_logits(
     if C == "cv":
         C = fit_logistic(z[known, 0], labels.numpy()[known], "cv", random_state=seed).C
     views = z[known].reshape(-1, r)
-    probe = fit_logistic(views, np.repeat(labels.numpy()[known], a), C, random_state=seed)
-    logits = probe.decision_function(z.reshape(-1, r))
-    if logits.ndim == 1:  # scikit-learn's binary case: one score for class 1
-        logits = np.stack([-logits / 2, logits / 2], axis=1)
+    weight, bias = class_scores(fit_logistic(views, np.repeat(labels.numpy()[known], a), C, random_state=seed))
+    logits = z.reshape(-1, r) @ weight.T + bias
     return torch.as_tensor(logits, dtype=torch.float32).reshape(n, a, -1)
 
 

@@ -76,8 +76,8 @@ def choose_clean_crop(
         crop, why = 1.0, "a student from scratch has no pretrained object scale to keep"
     elif _is_grayscale(images):
         crop, why = 1.0, "single-channel images are taken whole"
-    elif _median_short_side(images) * crop < size:
-        crop, why = 1.0, f"median short side {_median_short_side(images):.0f} px: a crop would be upsampled"
+    elif (short := _median_short_side(images)) * crop < size:
+        crop, why = 1.0, f"median short side {short:.0f} px: a crop would be upsampled"
     else:
         why = f"photographs at {size} px keep the apparent object size of the pretrained {native} px, crop {crop_pct:g}"
     log.info("student clean view: central %.3f of the centred square (%s); pass clean_crop= to override", crop, why)

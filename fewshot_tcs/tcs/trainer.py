@@ -39,9 +39,8 @@ class ViewBank:
     """Every item's views rendered once at the student's resolution, ``(n, A, 3, S, S)`` uint8.
 
     View 0 is the clean view (the central ``clean_crop`` of the largest centred square, ``centre_square``);
-    views 1..A-1 are the recorded
-    teacher views when given, else seeded random crops. Rendering once keeps image decoding out of the
-    training loop.
+    views 1..A-1 are the recorded teacher views when given, else seeded random crops. Rendering once keeps
+    image decoding out of the training loop.
     """
 
     def __init__(
@@ -282,15 +281,12 @@ def student_features(
     bank: ViewBank,
     items: torch.Tensor,
     device: torch.device,
-    views: torch.Tensor | None = None,
     batch_size: int = 128,
 ) -> torch.Tensor:
-    """The student backbone's pooled features of ``items`` in ``views`` (the clean views by default),
-    (len(items), d_s)."""
+    """The student backbone's pooled features of the clean views of ``items``, (len(items), d_s)."""
     student.to(device).eval()
-    views = torch.zeros_like(items) if views is None else views
-    pairs = zip(items.split(batch_size), views.split(batch_size), strict=True)
-    return torch.cat([student.body(bank.batch(i, v, device)).float() for i, v in pairs])
+    chunks = items.split(batch_size)
+    return torch.cat([student.body(bank.batch(chunk, torch.zeros_like(chunk), device)).float() for chunk in chunks])
 
 
 @torch.no_grad()
@@ -298,4 +294,4 @@ def student_coords(
     student: Student, bank: ViewBank, items: torch.Tensor, device: torch.device, batch_size: int = 128
 ) -> torch.Tensor:
     """Student coordinates of the clean views of ``items``, (len(items), r)."""
-    return student.projector(student_features(student, bank, items, device, batch_size=batch_size))
+    return student.projector(student_features(student, bank, items, device, batch_size))

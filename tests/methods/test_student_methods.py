@@ -90,3 +90,17 @@ def test_kd_probe_c_sets_how_sharp_the_soft_targets_are():
         soft[c] = objective._soft(features).max(dim=1).values.mean()
     assert StudentKD().probe_C == 100.0
     assert soft[100.0] > soft[1.0] + 0.2
+
+
+def test_kd_soft_targets_of_two_classes_are_the_probes_probabilities():
+    from fewshot_tcs.features import l2_normalize
+    from fewshot_tcs.methods import ItemSet, LogisticProbe
+
+    rng = np.random.default_rng(0)
+    support = ItemSet(features=rng.normal(size=(8, 8)).astype(np.float32), labels=np.repeat(np.arange(2), 4))
+    method = StudentKD(temperature=1.0, teacher_in_loop=False, **SETTINGS)
+    objective = method._classifier(support).kd_objective_
+    soft = objective._soft(torch.as_tensor(support.features)).numpy()
+    expected = LogisticProbe(C=method.probe_C).fit(support).model_.predict_proba(l2_normalize(support.features))
+    assert soft.shape == (8, 2), "one probability per class, not scikit-learn's single binary score"
+    np.testing.assert_allclose(soft, expected, atol=1e-4)
