@@ -15,11 +15,13 @@ student method with the library's defaults (input size chosen from the images, t
 cross-validation on each support (``logistic-cv``, the teacher's tuned probe) on the teacher's features; the
 student backbone's own probe at its native 224 px (``student-probe``, what a user gets without distillation);
 student-ce; student-kd (soft targets of a probe on the teacher features at its tuned C=100, temperature 4,
-read from the same cached views); tcs-kd (student-tcs-kd, TCS plus the tailored probe's decision); and the
-default, the paper's objective (student-tcs), which every table pairs against the others.
+read from the same cached views); the paper's objective (student-tcs); and the default, student-tcs-kd (TCS plus
+the tailored probe's decision at C=100, temperature 4, mimic weight 1), which every table pairs against the
+others. ``student-tcs-kd/first-settings`` is tcs-kd as first measured (C by cross-validation, temperature 2,
+mimic weight 10), the base of the sweep.
 
 Records go to benchmarks/results/photos/ as each episode or seed finishes; a rerun resumes (records are matched
-by method and episode, so a change of settings needs a fresh folder).
+by method and episode, so a change of settings needs a fresh folder, or the old records renamed).
 """
 
 from __future__ import annotations
@@ -52,11 +54,17 @@ SWEEP = RESULTS / "sweep"
 TEACHER = "efficientnet_lite2"
 STUDENT = "mobilenetv2_100"
 VIEWS = 4
-DEFAULT = "student-tcs"
-SWEPT = "student-tcs-kd"  # the candidate objective whose settings were swept
+DEFAULT = "student-tcs-kd"
+# tcs-kd as it was first measured (the tailored probe's C by cross-validation, temperature 2, mimic weight 10):
+# its records carry this name, and the sweep changed one of these settings at a time from there.
+FIRST_TCS_KD = "student-tcs-kd/first-settings"
+SWEEP_BASE = {"decision_C": "cv", "temperature": 2.0, "lambda_mimic": 10.0}
 FEATURE_METHODS = ["protonet", "logistic-cv"]
 STUDENT_PARAMS = {"backbone": TEACHER, "student": STUDENT, "teacher_views": VIEWS}
-BASELINES = ["logistic-cv", "student-probe", "student-ce", "student-kd", "student-tcs-kd"]
+# At 16 shots the students first read out through their trained heads, before readout="auto" chose the probe
+# there; those records carry "/head".
+HEAD_READOUTS = ["student-ce/head", "student-kd/head", "student-tcs/head"]
+BASELINES = ["logistic-cv", "student-probe", "student-ce", "student-kd", "student-tcs", FIRST_TCS_KD, *HEAD_READOUTS]
 
 
 def student_methods() -> list:
@@ -65,8 +73,8 @@ def student_methods() -> list:
         StudentProbe(student=STUDENT),
         StudentCE(**STUDENT_PARAMS),
         StudentKD(teacher_in_loop=False, **STUDENT_PARAMS),
-        StudentTCSKD(**STUDENT_PARAMS),
         StudentTCS(**STUDENT_PARAMS),
+        StudentTCSKD(**STUDENT_PARAMS),
     ]
 
 
@@ -86,12 +94,13 @@ def run_episodes(n_episodes: int, shots: int) -> None:
 
 
 def run_sweep(n_episodes: int, configs: list[list[str]]) -> None:
-    """The tcs-kd student with some settings changed (``NAME KEY=VALUE ...``), on the first CIFAR-10 5-shot
-    episodes; records in results/photos/sweep/NAME/, read by ``--report`` paired with its unchanged run."""
+    """The tcs-kd student at its first settings (``SWEEP_BASE``) with some changed (``NAME KEY=VALUE ...``), on the
+    first CIFAR-10 5-shot episodes; records in results/photos/sweep/NAME/, read by ``--report`` paired with the
+    unchanged run (``FIRST_TCS_KD``)."""
     episodes = load_episodes(named_episodes("cifar10/5w5s"))[:n_episodes]
     for name, *settings in configs:
         changes = {key: json.loads(value) for key, value in (s.split("=", 1) for s in settings)}
-        method = StudentTCSKD(**{**STUDENT_PARAMS, **changes})
+        method = StudentTCSKD(**{**STUDENT_PARAMS, **SWEEP_BASE, **changes})
         benchmark("cifar10", methods=[method], backbone=TEACHER, episodes=episodes, views=VIEWS, out=SWEEP / name)
 
 
@@ -130,8 +139,8 @@ def run_folder_sweep(configs: list[list[str]]) -> None:
         )
 
 
-class EveryReadout(StudentTCS):
-    """The default student (``student-tcs`` at the library's defaults) that also keeps its predictions under every
+class EveryReadout(StudentTCSKD):
+    """The default student (``student-tcs-kd`` at the library's defaults) that also keeps its predictions under every
     readout of the same fit (``TCSClassifier.with_readout``), in the order it is asked, for ``run_readouts``."""
 
     predictions: list[dict[str, np.ndarray]] = []
@@ -286,15 +295,15 @@ def _sweep_table() -> list[str]:
     runs = sorted(SWEEP.glob("*/cifar10-5w5s.jsonl")) if SWEEP.exists() else []
     if not runs or not main.exists():
         return []
-    default = _records(main).get(SWEPT, {})
+    default = _records(main).get(FIRST_TCS_KD, {})
     lines = [
-        f"\n**Sweep**: {SWEPT} with one setting changed, CIFAR-10 5-way 5-shot, paired with its unchanged run",
+        f"\n**Sweep**: {FIRST_TCS_KD} with settings changed, CIFAR-10 5-way 5-shot, paired with its unchanged run",
         "",
         "| config | episodes | accuracy % (95% CI) | − unchanged, paired |",
         "|---|---|---|---|",
     ]
     for path in runs:
-        records = _records(path).get(SWEPT, {})
+        records = _records(path).get(StudentTCSKD.name, {})
         common = sorted(set(records) & set(default))
         if common:
             accuracy = _cell([records[e]["accuracy"] for e in common])
@@ -303,24 +312,29 @@ def _sweep_table() -> list[str]:
     return lines
 
 
-def _crop_seeds_table() -> list[str]:
-    """Ants and bees over the seeds of the folder sweep: each readout of the same fits, the clean crop chosen by
-    the rule (configs ``crop-auto[-seedN]``) against the whole centred square (``crop1-seedN``), paired by seed."""
+def _folder_seeds(*families: str) -> tuple[list[int], list[list[dict]]]:
+    """The folder-sweep records of each config family (``NAME`` for seed 0, ``NAME-seedN``) on the seeds they
+    share, in seed order."""
     path = RESULTS / "hymenoptera-sweep.jsonl"
-    if not path.exists():
-        return []
-    by_seed = {"crop-auto": {}, "crop1": {}}  # config family -> seed -> record
-    for record in map(json.loads, path.read_text().splitlines()):
+    by_seed = {family: {} for family in families}  # config family -> seed -> record
+    for record in map(json.loads, path.read_text().splitlines()) if path.exists() else []:
         family = record["name"].split("-seed")[0]
         if family in by_seed:
             by_seed[family][record["settings"].get("seed", 0)] = record
-    seeds = sorted(set(by_seed["crop-auto"]) & set(by_seed["crop1"]))
+    seeds = sorted(set.intersection(*(set(found) for found in by_seed.values())))
+    return seeds, [[by_seed[family][s] for s in seeds] for family in families]
+
+
+def _crop_seeds_table() -> list[str]:
+    """Ants and bees over the seeds of the folder sweep: each readout of the same fits, the clean crop chosen by
+    the rule (configs ``crop-auto[-seedN]``) against the whole centred square (``crop1-seedN``), paired by seed;
+    both under the paper's objective, the default when they ran."""
+    seeds, (auto, whole) = _folder_seeds("crop-auto", "crop1")
     if not seeds:
         return []
-    auto, whole = ([by_seed[family][s] for s in seeds] for family in ("crop-auto", "crop1"))
     lines = [
-        f"\n**Ants and bees over {len(seeds)} seeds** (the default student on the 245 training photos, val accuracy "
-        "%, mean and 95% interval over seeds; readouts of the same fits; crop paired by seed)\n",
+        f"\n**Ants and bees over {len(seeds)} seeds** (the student with the paper's objective on the 245 training "
+        "photos, val accuracy %, mean and 95% interval over seeds; readouts of the same fits; crop paired by seed)\n",
         "| readout | clean crop auto (0.625) | whole square (1.0) | auto − whole, paired | − linear, paired (auto) |",
         "|---|---|---|---|---|",
     ]
@@ -334,22 +348,50 @@ def _crop_seeds_table() -> list[str]:
     return lines
 
 
-def _readouts_table() -> list[str]:
-    path = RESULTS / "readouts.json"
-    if not path.exists():
+def _objective_seeds_table() -> list[str]:
+    """Ants and bees over seeds under the default objective (``tkd-default[-seedN]``) against the paper's
+    (``crop-auto[-seedN]``, made when it was the default), each readout paired by seed."""
+    seeds, (tcs_kd, tcs) = _folder_seeds("tkd-default", "crop-auto")
+    if not seeds:
         return []
-    found = json.loads(path.read_text())
+    lines = [
+        f"\n**Ants and bees over {len(seeds)} seeds, by objective** (the default student on the 245 training photos, "
+        "val accuracy %, mean and 95% interval over seeds; readouts of the same fits; paired by seed)\n",
+        "| readout | tcs-kd (default) | tcs (paper) | tcs-kd − tcs, paired |",
+        "|---|---|---|---|",
+    ]
+    for readout in tcs_kd[0]["readouts"]:
+        a, b = (np.array([r["readouts"][readout] for r in runs]) * 100 for runs in (tcs_kd, tcs))
+        cells = [confidence_interval(x) for x in (a, b, a - b)]
+        lines.append(
+            f"| {readout} | {cells[0][0]:.2f} +- {cells[0][1]:.2f} | {cells[1][0]:.2f} +- {cells[1][1]:.2f} | "
+            f"{cells[2][0]:+.2f} +- {cells[2][1]:.2f} |"
+        )
+    return lines
+
+
+# --part readouts writes readouts.json under the default objective; the same run under the paper's objective,
+# the default before tcs-kd, was kept under its own name.
+READOUT_RUNS = {"tcs-kd": "readouts.json", "tcs": "readouts-paper-objective.json"}
+
+
+def _readouts_table() -> list[str]:
+    found = {k: json.loads((RESULTS / f).read_text()) for k, f in READOUT_RUNS.items() if (RESULTS / f).exists()}
+    if not found:
+        return []
     lines = [
         "\n**Readouts of the same fits** (`--part readouts`: the default student, each fit read out three ways; "
         "accuracy %, mean and 95% interval over episodes or seeds)\n",
-        "| protocol | n | linear | ncm | probe | probe − linear, paired |",
-        "|---|---|---|---|---|---|",
+        "| protocol | objective | n | linear | ncm | probe | probe − linear, paired | ncm − linear, paired |",
+        "|---|---|---|---|---|---|---|---|",
     ]
-    for protocol, rows in found.items():
-        means = {r: confidence_interval([100 * row[r] for row in rows]) for r in ("linear", "ncm", "probe")}
-        paired = confidence_interval([100 * (row["probe"] - row["linear"]) for row in rows])
-        cells = " | ".join(f"{m:.2f} +- {h:.2f}" for m, h in means.values())
-        lines.append(f"| {protocol} | {len(rows)} | {cells} | {paired[0]:+.2f} +- {paired[1]:.2f} |")
+    for objective, protocols in found.items():
+        for protocol, rows in protocols.items():
+            means = {r: confidence_interval([100 * row[r] for row in rows]) for r in ("linear", "ncm", "probe")}
+            paired = [confidence_interval([100 * (row[r] - row["linear"]) for row in rows]) for r in ("probe", "ncm")]
+            cells = " | ".join(f"{m:.2f} +- {h:.2f}" for m, h in means.values())
+            differences = " | ".join(f"{m:+.2f} +- {h:.2f}" for m, h in paired)
+            lines.append(f"| {protocol} | {objective} | {len(rows)} | {cells} | {differences} |")
     return lines
 
 
@@ -385,6 +427,7 @@ def report() -> str:
             lines += _table(title, _records(path), ["protonet", *BASELINES, DEFAULT])
     lines += _sweep_table()
     lines += _crop_seeds_table()
+    lines += _objective_seeds_table()
     lines += _readouts_table()
     lines += _frozen_crops_table()
     folder = RESULTS / "hymenoptera-fit.json"

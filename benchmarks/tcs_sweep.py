@@ -3,7 +3,7 @@
     python benchmarks/tcs_sweep.py --episodes 12 --config ce method=ce steps=60 \
         --config tcs-raw-l1 normalize_mimic=false lambda_mimic=1 steps=60
 
-Each ``--config NAME KEY=VALUE ...`` is a student: ``method`` tcs (default), ce or kd (student-kd on cached
+Each ``--config NAME KEY=VALUE ...`` is a student: ``method`` tcs (default), tcs-kd, ce or kd (student-kd on cached
 views), and TCSClassifier parameters over the part's settings (values are JSON, else strings), evaluated on
 the same episodes as the others and as tcs_quality. Records go to benchmarks/results/tcs_sweep/<part>.jsonl
 under the config's name, so a rerun skips what is done: give a new name to a changed config.
@@ -22,10 +22,15 @@ import tcs_quality as quality
 from fewshot_tcs.data import load_source
 from fewshot_tcs.evaluation.evaluate import evaluate
 from fewshot_tcs.features import teacher_pass
-from fewshot_tcs.methods import StudentCE, StudentKD, StudentTCS
+from fewshot_tcs.methods import StudentCE, StudentKD, StudentTCS, StudentTCSKD
 
 RESULTS = Path(__file__).parent / "results" / "tcs_sweep"
-METHODS = {"tcs": StudentTCS, "ce": StudentCE, "kd": lambda **p: StudentKD(teacher_in_loop=False, **p)}
+METHODS = {
+    "tcs": StudentTCS,
+    "tcs-kd": StudentTCSKD,
+    "ce": StudentCE,
+    "kd": lambda **p: StudentKD(teacher_in_loop=False, **p),
+}
 
 
 def parse_config(words: list[str]) -> tuple[str, dict]:

@@ -8,6 +8,11 @@ IMAGE_SIZE = "auto"  # chosen from the images and the student's pretrained size 
 CLEAN_CROP = "auto"  # central fraction of the centred square the student sees (tcs/resolution.py)
 READOUTS = ("auto", "linear", "ncm", "probe")  # the choices, here so that the CLI lists them without importing torch
 READOUT = "auto"  # the trained head below 16 labelled images per class, the probe from 16 (tcs/classifier.py)
+DISTILLING_OBJECTIVES = ("tcs-kd", "tcs")  # those with a coordinate system (the CLI's fit offers these)
+OBJECTIVES = (*DISTILLING_OBJECTIVES, "ce")
+OBJECTIVE = "tcs-kd"  # the teacher's decision and its coordinates; "tcs" is the paper's objective
+# lambda_mimic="auto": the coordinate mimic's weight under each objective (docs/method.md section 4).
+MIMIC_WEIGHTS = {"tcs": 10.0, "tcs-kd": 1.0}
 STEPS = 120
 TEACHER_VIEWS = 4
 

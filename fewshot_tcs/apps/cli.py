@@ -130,6 +130,7 @@ def _fit(args: argparse.Namespace) -> int:
         image_size=args.image_size,
         clean_crop=args.clean_crop,
         readout=args.readout,
+        objective=args.objective,
         quiet=args.quiet,
     )
     if summary:
@@ -288,6 +289,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=defaults.READOUT,
         help="linear: the trained head; ncm: nearest class mean; probe: a logistic probe on the trained student's "
         "features; auto: probe when every class has at least 16 images, else linear",
+    )
+    fit.add_argument(
+        "--objective",
+        choices=defaults.DISTILLING_OBJECTIVES,
+        default=defaults.OBJECTIVE,
+        help="tcs-kd: the teacher's decision and its tailored coordinates on every image and view; tcs: the "
+        "paper's objective (CE + coordinate mimic)",
     )
     fit.add_argument("--out", default="runs/fit", help="where the model, its ONNX export and the report go")
     fit.set_defaults(run=_fit)

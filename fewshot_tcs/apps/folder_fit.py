@@ -92,7 +92,7 @@ def fit_folder(
         (
             "student",
             f"{final.student} at {final.image_size_} px, seeing {final.clean_crop_:.3g} of each centred square, "
-            f"{final.readout_} readout",
+            f"{final.objective} objective, {final.readout_} readout",
         ),
         ("coordinates kept", f"{int(final.mask_.sum())} of {final.coords_.n_components_}"),
         ("model", f"{model_dir} (safetensors + config.json), ONNX: {onnx}"),

@@ -1,6 +1,6 @@
 """The student methods: a TCSClassifier trained per episode from the evaluator's cached teacher features
-(student-tcs, the paper's objective and the library's default; student-tcs-kd, TCS plus the tailored probe's
-decision; student-ce, cross-entropy only)."""
+(student-tcs-kd, TCS plus the tailored probe's decision, the library's default; student-tcs, the paper's
+objective; student-ce, cross-entropy only)."""
 
 from __future__ import annotations
 
@@ -66,13 +66,13 @@ class StudentMethod(FewShotMethod):
 
 
 class StudentTCS(StudentMethod):
-    """The paper's TCS student: CE + mimic of the tailored teacher coordinates, with tailoring."""
+    """The paper's TCS student: CE + mimic of the tailored teacher coordinates, with tailoring (objective "tcs")."""
 
     name = "student-tcs"
 
 
 class StudentTCSKD(StudentMethod):
-    """TCS plus the tailored probe's decision on every item and view (objective "tcs-kd")."""
+    """TCS plus the tailored probe's decision on every item and view (objective "tcs-kd", the library's default)."""
 
     name = "student-tcs-kd"
     objective = "tcs-kd"

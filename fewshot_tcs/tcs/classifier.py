@@ -107,7 +107,9 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
             class-mean direction: C - 1, capped at r).
         select_every: steps between two drops of iterative selection.
         drop_fraction: fraction of the currently kept coordinates dropped at each selection (never below keep).
-        lambda_mimic: weight of the coordinate mimic loss.
+        lambda_mimic: weight of the coordinate mimic loss, or "auto": 10 under "tcs", 1 under "tcs-kd", where
+            the decision term carries the teacher's class information (``defaults.MIMIC_WEIGHTS``);
+            ``lambda_mimic_`` is the one used.
         normalize_mimic: measure the mimic loss relative to the targets' variance, so that ``lambda_mimic``
             weighs it against CE whatever the teacher's feature scale (see TCSObjective).
         elsh_bits: hash bits of the eLSH term (0: no eLSH term).
@@ -120,13 +122,14 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
             labelled images, else "linear" (``PROBE_READOUT_MIN_PER_CLASS``). Each folds into one linear
             layer; ``readout_`` is the one used.
         init_projector: "ridge" (least squares from the untrained student to the targets) or "random".
-        objective: "tcs" (the paper's objective: CE + coordinate mimic; the default), "tcs-kd" (CE, the
-            tailored probe's decision on every item and view, and the coordinate mimic; measured below "tcs"
-            on CIFAR-10 episodes, docs/performance.md), or "ce" (cross-entropy only, a baseline).
+        objective: "tcs-kd" (the default: CE, the tailored probe's decision on every item and view, and the
+            coordinate mimic), "tcs" (the paper's objective: CE + coordinate mimic), or "ce" (cross-entropy
+            only, a baseline); docs/method.md section 4 has the measurements behind the choice.
         decision_weight: weight w of the decision term in "tcs-kd" (CE gets 1 - w).
         temperature: temperature of the decision term's soft targets and of the student's head there.
         decision_C: inverse regularisation of the tailored probe that gives the decision term's soft
-            targets, or "cv" to choose it on the support by cross-validation.
+            targets (100, as student-kd's probe: a smoother probe's soft targets teach less), or "cv" to
+            choose it on the support by cross-validation.
         steps: training steps.
         batch_size: labelled and (separately) unlabelled images per step.
         lr: learning rate of the student's backbone (AdamW, warm-up then cosine decay).
@@ -161,7 +164,7 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
         keep: int | float = 0.5,
         select_every: int = 20,
         drop_fraction: float = 0.2,
-        lambda_mimic: float = 10.0,
+        lambda_mimic: float | str = "auto",
         normalize_mimic: bool = True,
         elsh_bits: int = 0,
         lambda_elsh: float = 0.1,
@@ -169,10 +172,10 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
         student_views: int = 8,
         readout: str = defaults.READOUT,
         init_projector: str = "ridge",
-        objective: str = "tcs",
+        objective: str = defaults.OBJECTIVE,
         decision_weight: float = 0.5,
-        temperature: float = 2.0,
-        decision_C: float | str = "cv",
+        temperature: float = 4.0,
+        decision_C: float | str = 100.0,
         steps: int = defaults.STEPS,
         batch_size: int = 32,
         lr: float = 3e-4,
@@ -235,7 +238,7 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
             "selection": ("iterative", "fisher", "none"),
             "readout": defaults.READOUTS,
             "init_projector": ("ridge", "random"),
-            "objective": ("tcs-kd", "tcs", "ce"),
+            "objective": defaults.OBJECTIVES,
             "teacher_runtime": RUNTIMES,
         }
         for name, allowed in choices.items():
@@ -253,6 +256,8 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
         crop = self.clean_crop
         if crop != "auto" and not (_is_real(crop) and 0 < crop <= 1):
             raise ValueError(f"clean_crop must be a number in (0, 1] or 'auto'; got {crop!r}")
+        if self.decision_C != "cv" and not (_is_real(self.decision_C) and self.decision_C > 0):
+            raise ValueError(f"decision_C must be a finite number > 0 or 'cv'; got {self.decision_C!r}")
         if self.train_stages not in ("auto", None) and not (_is_integer(self.train_stages) and self.train_stages >= 1):
             raise ValueError(f"train_stages must be an integer >= 1, None (all) or 'auto'; got {self.train_stages!r}")
 
@@ -440,8 +445,11 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
             selector.fit(targets[:n_labelled, 0], labels[:n_labelled])
             student.mask.copy_(selector.mask)
         elsh = ELSH(self.elsh_bits, seed=self.seed).fit(targets[:, 0]) if self.elsh_bits else None
+        self.lambda_mimic_ = (
+            defaults.MIMIC_WEIGHTS[self.objective] if self.lambda_mimic == "auto" else float(self.lambda_mimic)
+        )
         terms = dict(
-            lambda_mimic=self.lambda_mimic,
+            lambda_mimic=self.lambda_mimic_,
             elsh=elsh,
             lambda_elsh=self.lambda_elsh,
             normalize_mimic=self.normalize_mimic,
@@ -617,6 +625,7 @@ _REALS = {
     "decision_weight": (0, 1, False),
     "drop_fraction": (0, 1, True),
 }
+_MAY_BE_AUTO = {"lambda_mimic"}
 
 
 def _check_numbers(clf: TCSClassifier) -> None:
@@ -627,10 +636,13 @@ def _check_numbers(clf: TCSClassifier) -> None:
             raise ValueError(f"{name} must be an integer >= {lowest}; got {value!r}")
     for name, (low, high, open_low) in _REALS.items():
         value = getattr(clf, name)
+        if name in _MAY_BE_AUTO and value == "auto":
+            continue
         ok = _is_real(value) and (value > low if open_low else value >= low) and (high is None or value <= high)
         if not ok:
             bounds = f"{'>' if open_low else '>='} {low}" + (f" and <= {high}" if high is not None else "")
-            raise ValueError(f"{name} must be a finite number {bounds}; got {value!r}")
+            either = " or 'auto'" if name in _MAY_BE_AUTO else ""
+            raise ValueError(f"{name} must be a finite number {bounds}{either}; got {value!r}")
     if not _is_integer(clf.seed):
         raise ValueError(f"seed must be an integer; got {clf.seed!r}")
 

@@ -65,11 +65,13 @@ def test_fit_writes_a_model_that_predict_uses(character_folder, tmp_path, capsys
 def test_fit_cross_validates_small_folders(character_folder, tmp_path, capsys):
     for extra in sorted((character_folder / "char0").iterdir())[3:]:
         extra.unlink()
-    options = ["--readout", "probe", "--clean-crop", "0.9"]
+    options = ["--readout", "probe", "--clean-crop", "0.9", "--objective", "tcs"]
     assert main(["-q", "fit", str(character_folder), "--out", str(tmp_path / "run"), *FAST, *options]) == 0
-    assert "3-fold cross-validation" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "3-fold cross-validation" in out and "tcs objective, probe readout" in out
     config = json.loads((tmp_path / "run" / "model" / "config.json").read_text())
     assert config["readout"] == "probe" and config["preprocessing"]["crop"] == 0.9
+    assert config["params"]["objective"] == "tcs"
 
 
 def test_fit_scores_the_readout_it_ships(character_folder, tmp_path, monkeypatch):
@@ -174,14 +176,8 @@ def test_the_cli_defaults_are_the_librarys():
 
     library = {k: p.default for k, p in inspect.signature(TCSClassifier).parameters.items()}
     fit = build_parser().parse_args(["fit", "photos"])
-    assert (fit.backbone, fit.student, fit.steps, fit.image_size, fit.clean_crop, fit.readout) == (
-        library["backbone"],
-        library["student"],
-        library["steps"],
-        library["image_size"],
-        library["clean_crop"],
-        library["readout"],
-    )
+    settings = ("backbone", "student", "steps", "image_size", "clean_crop", "readout", "objective")
+    assert {k: getattr(fit, k) for k in settings} == {k: library[k] for k in settings}
     bench_library = {k: p.default for k, p in inspect.signature(benchmark).parameters.items()}
     bench = build_parser().parse_args(["bench", "omniglot-small"])
     assert bench.backbone == bench_library["backbone"] and tuple(bench.methods) == tuple(bench_library["methods"])

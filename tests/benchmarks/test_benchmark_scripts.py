@@ -178,6 +178,18 @@ def test_tcs_quality_gives_each_student_method_its_own_learning_rate():
         assert methods[quality.TCS_DEFAULT].params["lr"] == methods[quality.TCS_OTHER].params["lr"] == rates["tcs"]
 
 
+def test_the_main_parts_library_default_rows_set_only_the_teachers_student_and_views():
+    from fewshot_tcs import TCSClassifier
+
+    quality = script("tcs_quality")
+    methods = {name: method for name, method, _ in quality.methods_for(quality.MAIN)}
+    rows = {name: methods[name] for name in quality.LIBRARY_DEFAULTS}
+    assert all(set(method.params) == {"backbone", "student", "teacher_views"} for method in rows.values())
+    assert rows["student-tcs-kd/library-defaults"].objective == TCSClassifier().objective == "tcs-kd"
+    assert rows["student-tcs/library-defaults"].objective == "tcs"
+    assert rows["student-kd/library-defaults"].name == "student-kd"
+
+
 def test_photo_quality_report_pairs_the_default_with_each_baseline(tmp_path, monkeypatch):
     import json
 
@@ -211,6 +223,7 @@ def test_photo_quality_reports_crops_and_readouts_paired(tmp_path, monkeypatch):
 
     records = [sweep("crop-auto", 0, 0.9, 0.95), sweep("crop-auto-seed1", 1, 0.92, 0.95)]
     records += [sweep("crop1-seed0", 0, 0.9, 0.9), sweep("crop1-seed1", 1, 0.9, 0.92), sweep("other", 2, 0.1, 0.1)]
+    records += [sweep("tkd-default", 0, 0.9, 0.97), sweep("tkd-default-seed1", 1, 0.9, 0.97)]
     (tmp_path / "hymenoptera-sweep.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
     rows = [{"linear": 0.6, "ncm": 0.6, "probe": 0.5}, {"linear": 0.6, "ncm": 0.6, "probe": 0.7}]
     (tmp_path / "readouts.json").write_text(json.dumps({"cifar10-5w5s": rows}))
@@ -219,7 +232,9 @@ def test_photo_quality_reports_crops_and_readouts_paired(tmp_path, monkeypatch):
     table = photos.report()
     assert "over 2 seeds" in table, "seed 0 of crop-auto is the config without a seed setting"
     assert "| probe | 95.00 +- 0.00 | 91.00 +- " in table and "| +4.00 +- " in table
-    assert "| cifar10-5w5s | 2 | 60.00 +- 0.00 | 60.00 +- 0.00 | 60.00 +- " in table
+    assert "| cifar10-5w5s | tcs-kd | 2 | 60.00 +- 0.00 | 60.00 +- 0.00 | 60.00 +- " in table
+    assert "over 2 seeds, by objective" in table
+    assert "| probe | 97.00 +- 0.00 | 95.00 +- 0.00 | +2.00 +- 0.00 |" in table, "paired by seed"
     assert "| net | 160 | 90.00 | 95.00 |" in table
 
 

@@ -278,6 +278,17 @@ def test_ce_objective_and_nearest_class_mean_readout(tmp_path):
     assert clf.predict(x).shape == (18,)
 
 
+def test_the_default_objective_teaches_the_decision_with_a_lighter_mimic_than_the_papers(fitted, tmp_path):
+    clf = fitted[0]
+    assert (clf.objective, clf.lambda_mimic, clf.lambda_mimic_) == ("tcs-kd", "auto", 1.0)
+    assert {"ce", "kd", "mimic"} <= set(clf.log_.parts[0])
+    x, y = class_images()
+    paper = TCSClassifier(**params(cache_dir=tmp_path, objective="tcs", steps=3)).fit((x, y))
+    assert paper.lambda_mimic_ == 10.0 and "kd" not in paper.log_.parts[0]
+    chosen = TCSClassifier(**params(cache_dir=tmp_path, lambda_mimic=3, steps=3)).fit((x, y))
+    assert chosen.lambda_mimic_ == 3.0
+
+
 def test_elsh_and_recorded_views(tmp_path):
     x, y = class_images()
     clf = TCSClassifier(**params(cache_dir=tmp_path, elsh_bits=16, teacher_views=2, steps=5)).fit((x, y))
@@ -328,6 +339,9 @@ def test_bad_input(tmp_path):
         (dict(teacher_views=-1), "teacher_views must be an integer >= 0"),
         (dict(decision_weight=1.5), "decision_weight must be a finite number >= 0 and <= 1"),
         (dict(temperature=0), "temperature must be a finite number > 0"),
+        (dict(lambda_mimic="high"), "lambda_mimic must be a finite number >= 0 or 'auto'"),
+        (dict(decision_C=0), "decision_C must be a finite number > 0 or 'cv'"),
+        (dict(decision_C="best"), "decision_C must be a finite number > 0 or 'cv'"),
         (dict(weight_decay="0.1"), "weight_decay must be a finite number >= 0"),
         (dict(seed=1.5), "seed must be an integer"),
         (dict(device="gpu"), "'gpu' is not a torch device"),
