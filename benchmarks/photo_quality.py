@@ -122,6 +122,7 @@ def run_folder_sweep(configs: list[list[str]]) -> None:
             "name": name,
             "settings": changes,
             "val_accuracy": clf.score(val),
+            "objective": clf.objective,
             "readout": clf.readout_,
             "readouts": {readout: clf.with_readout(readout).score(val) for readout in clf.heads_},
             "val_images": len(val),
@@ -312,14 +313,20 @@ def _sweep_table() -> list[str]:
     return lines
 
 
-def _folder_seeds(*families: str) -> tuple[list[int], list[list[dict]]]:
-    """The folder-sweep records of each config family (``NAME`` for seed 0, ``NAME-seedN``) on the seeds they
-    share, in seed order."""
+def _objective(record: dict) -> str:
+    """A folder-sweep record's objective; records made before they held it were under the paper's objective,
+    the default then, unless their settings chose another."""
+    return record.get("objective", record["settings"].get("objective", "tcs"))
+
+
+def _folder_seeds(**families: str) -> tuple[list[int], list[list[dict]]]:
+    """The folder-sweep records of each config family (``NAME`` for seed 0, ``NAME-seedN``) under the objective
+    given for it, on the seeds they share, in seed order."""
     path = RESULTS / "hymenoptera-sweep.jsonl"
     by_seed = {family: {} for family in families}  # config family -> seed -> record
     for record in map(json.loads, path.read_text().splitlines()) if path.exists() else []:
         family = record["name"].split("-seed")[0]
-        if family in by_seed:
+        if family in by_seed and _objective(record) == families[family]:
             by_seed[family][record["settings"].get("seed", 0)] = record
     seeds = sorted(set.intersection(*(set(found) for found in by_seed.values())))
     return seeds, [[by_seed[family][s] for s in seeds] for family in families]
@@ -329,7 +336,7 @@ def _crop_seeds_table() -> list[str]:
     """Ants and bees over the seeds of the folder sweep: each readout of the same fits, the clean crop chosen by
     the rule (configs ``crop-auto[-seedN]``) against the whole centred square (``crop1-seedN``), paired by seed;
     both under the paper's objective, the default when they ran."""
-    seeds, (auto, whole) = _folder_seeds("crop-auto", "crop1")
+    seeds, (auto, whole) = _folder_seeds(**{"crop-auto": "tcs", "crop1": "tcs"})
     if not seeds:
         return []
     lines = [
@@ -351,7 +358,7 @@ def _crop_seeds_table() -> list[str]:
 def _objective_seeds_table() -> list[str]:
     """Ants and bees over seeds under the default objective (``tkd-default[-seedN]``) against the paper's
     (``crop-auto[-seedN]``, made when it was the default), each readout paired by seed."""
-    seeds, (tcs_kd, tcs) = _folder_seeds("tkd-default", "crop-auto")
+    seeds, (tcs_kd, tcs) = _folder_seeds(**{"tkd-default": "tcs-kd", "crop-auto": "tcs"})
     if not seeds:
         return []
     lines = [
@@ -380,7 +387,8 @@ def _readouts_table() -> list[str]:
     if not found:
         return []
     lines = [
-        "\n**Readouts of the same fits** (`--part readouts`: the default student, each fit read out three ways; "
+        "\n**Readouts of the same fits** (`--part readouts`: the library's default student under each objective, each "
+        "fit read out three ways; "
         "accuracy %, mean and 95% interval over episodes or seeds)\n",
         "| protocol | objective | n | linear | ncm | probe | probe − linear, paired | ncm − linear, paired |",
         "|---|---|---|---|---|---|---|---|",

@@ -81,6 +81,11 @@ def sampler_for(part: Part, source, n_episodes: int) -> EpisodeSampler:
     )
 
 
+def cached_kd(**params) -> StudentKD:
+    """student-kd reading its soft targets from the cached teacher views (the accuracy runs)."""
+    return StudentKD(teacher_in_loop=False, **params)
+
+
 # Side rows of the main part, each on its first episodes (paired with the tuned TCS student on them): KD
 # with the teacher really in the loop (for its training seconds), and KD with its probe at scikit-learn's
 # default C=1 (the first, untuned baseline).
@@ -91,7 +96,7 @@ SIDE_EPISODES = {"kd-in-loop": 1, "kd-probe-C1": 30, "library-defaults": 100}
 LIBRARY_DEFAULTS = {
     "student-tcs-kd/library-defaults": StudentTCSKD,
     "student-tcs/library-defaults": StudentTCS,
-    "student-kd/library-defaults": lambda **params: StudentKD(teacher_in_loop=False, **params),
+    "student-kd/library-defaults": cached_kd,
 }
 # `logistic` keeps scikit-learn's C=1; this row is the probe at the C student-kd uses, the teacher's best here.
 TUNED_C = StudentKD().probe_C
@@ -162,18 +167,19 @@ class ReadoutReplay(_SharesReplays):
 
 
 def student_params(part: Part, method: str) -> dict:
-    """The teacher, student and training settings of a part's student ``method`` ("ce", "kd" or "tcs")."""
+    """The teacher, student and training settings of a part's student ``method`` ("ce", "kd", "tcs" or
+    "tcs-kd", which takes TCS's rate: its own was not tuned on these parts)."""
     settings = dict(STUDENTS[part.student])
     rates = settings.pop("lr", {})
-    if method in rates:
-        settings["lr"] = rates[method]
+    if (rate := rates.get(method, rates.get("tcs"))) is not None:
+        settings["lr"] = rate
     return dict(backbone=TEACHERS[part.teacher], **settings, **STUDENT_SETTINGS)
 
 
 def methods_for(part: Part) -> list[tuple[str, object, int | None]]:
     """(name, method, episode cap) of a part; None runs every episode."""
     ce, kd, tcs = (student_params(part, method) for method in ("ce", "kd", "tcs"))
-    methods = [ProtoNet(), LogisticProbe(), TCSProbe(), StudentCE(**ce), StudentKD(teacher_in_loop=False, **kd)]
+    methods = [ProtoNet(), LogisticProbe(), TCSProbe(), StudentCE(**ce), cached_kd(**kd)]
     named = [(m.name, m, None) for m in methods]
     named.insert(2, (f"logistic/C={TUNED_C:g}", LogisticProbe(C=TUNED_C), None))
     replays: dict[bytes, np.ndarray] = {}
@@ -182,7 +188,7 @@ def methods_for(part: Part) -> list[tuple[str, object, int | None]]:
     if part == MAIN:
         in_loop = StudentKD(teacher_in_loop=True, **kd)
         named.append(("student-kd/teacher-in-loop", in_loop, SIDE_EPISODES["kd-in-loop"]))
-        untuned = StudentKD(teacher_in_loop=False, probe_C=1.0, **kd)
+        untuned = cached_kd(probe_C=1.0, **kd)
         named.append(("student-kd/probe-C1", untuned, SIDE_EPISODES["kd-probe-C1"]))
         for name, kind in LIBRARY_DEFAULTS.items():
             library = kind(backbone=tcs["backbone"], student=tcs["student"], teacher_views=VIEWS)

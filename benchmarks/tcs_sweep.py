@@ -22,14 +22,14 @@ import tcs_quality as quality
 from fewshot_tcs.data import load_source
 from fewshot_tcs.evaluation.evaluate import evaluate
 from fewshot_tcs.features import teacher_pass
-from fewshot_tcs.methods import StudentCE, StudentKD, StudentTCS, StudentTCSKD
+from fewshot_tcs.methods import StudentCE, StudentTCS, StudentTCSKD
 
 RESULTS = Path(__file__).parent / "results" / "tcs_sweep"
 METHODS = {
     "tcs": StudentTCS,
     "tcs-kd": StudentTCSKD,
     "ce": StudentCE,
-    "kd": lambda **p: StudentKD(teacher_in_loop=False, **p),
+    "kd": quality.cached_kd,
 }
 
 

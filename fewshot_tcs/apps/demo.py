@@ -1,6 +1,6 @@
 """``fewshot-tcs demo``: the whole pipeline offline on Fashion-MNIST with the efficientnet_lite2 teacher.
 
-Probes on 5-way 1- and 5-shot episodes, the TCS student (the default), the tcs-kd student and a CE student on
+Probes on 5-way 1- and 5-shot episodes, the paper's TCS student, the tcs-kd student (the default) and a CE student on
 a few 5-shot episodes (every student setting at the library's default, 4 recorded teacher views), then one
 student trained on an episode's support, exported to ONNX, with plots of accuracy and of the tailored
 spectrum.

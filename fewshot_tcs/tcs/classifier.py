@@ -433,6 +433,7 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
     ):
         """The training objective and, for iterative tailoring, the selector that updates the mask."""
         if targets is None:
+            self.lambda_mimic_ = 0.0  # CE alone: no coordinates to mimic
             return CrossEntropyObjective(labels), None
         n_labelled = int((labels >= 0).sum())
         selector = make_selector(

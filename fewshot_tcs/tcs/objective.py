@@ -91,7 +91,7 @@ class TCSObjective:
 
 
 def tailored_probe_logits(
-    targets: torch.Tensor, labels: torch.Tensor, C: float | str = "cv", seed: int = 0
+    targets: torch.Tensor, labels: torch.Tensor, C: float | str = 100.0, seed: int = 0
 ) -> torch.Tensor:
     """Logits ``(n, A, C)`` of a logistic probe in the tailored coordinates, read on every item and view.
 
@@ -127,7 +127,7 @@ class TailoredKDObjective(TCSObjective):
         labels: torch.Tensor,
         probe_logits: torch.Tensor,
         decision_weight: float = 0.5,
-        temperature: float = 2.0,
+        temperature: float = 4.0,
         **tcs: object,
     ):
         super().__init__(targets, labels, **tcs)

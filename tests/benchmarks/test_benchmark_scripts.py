@@ -98,7 +98,7 @@ def test_tcs_quality_report_compares_on_shared_episodes(tmp_path, monkeypatch):
     assert once == (
         "| student-kd/teacher-in-loop | 75.00 (one episode) | 1 | 1.00 | 50.00 (one episode) "
         "| +25.00 (one episode) | - |"
-    ), "paired with the default TCS on its episode; no student-kd records to pair with"
+    ), "paired with the tuned TCS on its episode; no student-kd records to pair with"
     assert "**Summary**" not in table, "a part summarises only once every method has run"
 
     part = quality.PARTS[1]
@@ -217,13 +217,15 @@ def test_photo_quality_reports_crops_and_readouts_paired(tmp_path, monkeypatch):
     photos = script("photo_quality")
     monkeypatch.setattr(photos, "RESULTS", tmp_path)
 
-    def sweep(name, seed, linear, probe):
+    def sweep(name, seed, linear, probe, **objective):
         readouts = {"linear": linear, "ncm": linear, "probe": probe}
-        return {"name": name, "settings": {"seed": seed} if seed else {}, "readouts": readouts}
+        return {"name": name, "settings": {"seed": seed} if seed else {}, "readouts": readouts, **objective}
 
     records = [sweep("crop-auto", 0, 0.9, 0.95), sweep("crop-auto-seed1", 1, 0.92, 0.95)]
     records += [sweep("crop1-seed0", 0, 0.9, 0.9), sweep("crop1-seed1", 1, 0.9, 0.92), sweep("other", 2, 0.1, 0.1)]
-    records += [sweep("tkd-default", 0, 0.9, 0.97), sweep("tkd-default-seed1", 1, 0.9, 0.97)]
+    records += [sweep("tkd-default", 0, 0.9, 0.97, objective="tcs-kd"), sweep("tkd-default-seed1", 1, 0.9, 0.97)]
+    records += [sweep("tkd-default-seed1", 1, 0.9, 0.97, objective="tcs-kd")]  # the first one, without, was tcs
+    records += [sweep("crop-auto-seed2", 2, 0.1, 0.1, objective="tcs-kd"), sweep("crop1-seed2", 2, 0.9, 0.9)]
     (tmp_path / "hymenoptera-sweep.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
     rows = [{"linear": 0.6, "ncm": 0.6, "probe": 0.5}, {"linear": 0.6, "ncm": 0.6, "probe": 0.7}]
     (tmp_path / "readouts.json").write_text(json.dumps({"cifar10-5w5s": rows}))

@@ -275,7 +275,7 @@ def test_other_selections(selection, tmp_path):
 def test_ce_objective_and_nearest_class_mean_readout(tmp_path):
     x, y = class_images()
     clf = TCSClassifier(**params(cache_dir=tmp_path, objective="ce", readout="ncm", steps=5)).fit((x, y))
-    assert clf.predict(x).shape == (18,)
+    assert clf.predict(x).shape == (18,) and clf.lambda_mimic_ == 0.0
 
 
 def test_the_default_objective_teaches_the_decision_with_a_lighter_mimic_than_the_papers(fitted, tmp_path):
