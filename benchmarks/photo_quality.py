@@ -345,14 +345,17 @@ def _crop_seeds_table() -> list[str]:
         "| readout | clean crop auto (0.625) | whole square (1.0) | auto − whole, paired | − linear, paired (auto) |",
         "|---|---|---|---|---|",
     ]
-    linear = np.array([r["readouts"]["linear"] for r in auto]) * 100
+    linear = _readout_values(auto, "linear")
     for readout in auto[0]["readouts"]:
-        a = np.array([r["readouts"][readout] for r in auto]) * 100
-        b = np.array([r["readouts"][readout] for r in whole]) * 100
-        cells = [confidence_interval(x) for x in (a, b, a - b, a - linear)]
-        text = [f"{m:+.2f} +- {h:.2f}" if i >= 2 else f"{m:.2f} +- {h:.2f}" for i, (m, h) in enumerate(cells)]
-        lines.append(f"| {readout} | " + " | ".join(text[:3]) + f" | {text[3] if readout != 'linear' else ''} |")
+        a, b = _readout_values(auto, readout), _readout_values(whole, readout)
+        against_linear = _cell(a - linear, signed=True) if readout != "linear" else ""
+        lines.append(f"| {readout} | {_cell(a)} | {_cell(b)} | {_cell(a - b, signed=True)} | {against_linear} |")
     return lines
+
+
+def _readout_values(records: list[dict], readout: str) -> np.ndarray:
+    """The val accuracy of one readout in each folder-sweep record, as fractions."""
+    return np.array([r["readouts"][readout] for r in records])
 
 
 def _objective_seeds_table() -> list[str]:
@@ -368,12 +371,8 @@ def _objective_seeds_table() -> list[str]:
         "|---|---|---|---|",
     ]
     for readout in tcs_kd[0]["readouts"]:
-        a, b = (np.array([r["readouts"][readout] for r in runs]) * 100 for runs in (tcs_kd, tcs))
-        cells = [confidence_interval(x) for x in (a, b, a - b)]
-        lines.append(
-            f"| {readout} | {cells[0][0]:.2f} +- {cells[0][1]:.2f} | {cells[1][0]:.2f} +- {cells[1][1]:.2f} | "
-            f"{cells[2][0]:+.2f} +- {cells[2][1]:.2f} |"
-        )
+        a, b = _readout_values(tcs_kd, readout), _readout_values(tcs, readout)
+        lines.append(f"| {readout} | {_cell(a)} | {_cell(b)} | {_cell(a - b, signed=True)} |")
     return lines
 
 
@@ -395,10 +394,9 @@ def _readouts_table() -> list[str]:
     ]
     for objective, protocols in found.items():
         for protocol, rows in protocols.items():
-            means = {r: confidence_interval([100 * row[r] for row in rows]) for r in ("linear", "ncm", "probe")}
-            paired = [confidence_interval([100 * (row[r] - row["linear"]) for row in rows]) for r in ("probe", "ncm")]
-            cells = " | ".join(f"{m:.2f} +- {h:.2f}" for m, h in means.values())
-            differences = " | ".join(f"{m:+.2f} +- {h:.2f}" for m, h in paired)
+            by_readout = {r: np.array([row[r] for row in rows]) for r in ("linear", "ncm", "probe")}
+            cells = " | ".join(_cell(values) for values in by_readout.values())
+            differences = " | ".join(_cell(by_readout[r] - by_readout["linear"], signed=True) for r in ("probe", "ncm"))
             lines.append(f"| {protocol} | {objective} | {len(rows)} | {cells} | {differences} |")
     return lines
 
