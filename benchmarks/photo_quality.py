@@ -5,6 +5,7 @@
     python benchmarks/photo_quality.py --part folder                   # ants and bees through `fewshot-tcs fit`
     python benchmarks/photo_quality.py --report                        # the tables from what has run so far
     python benchmarks/photo_quality.py --part sweep --episodes 10 --config tkd-lr1e-3 lr=0.001 ...
+    python benchmarks/photo_quality.py --part allway-sweep --config tkd-select-none selection='"none"' ...
     python benchmarks/photo_quality.py --part folder-sweep --config default --config ncm readout='"ncm"' ...
     python benchmarks/photo_quality.py --part readouts --episodes 15   # every readout of the same student fits
     python benchmarks/photo_quality.py --part frozen-crops             # frozen probes by input size and crop
@@ -96,12 +97,29 @@ def run_episodes(n_episodes: int, shots: int) -> None:
 def run_sweep(n_episodes: int, configs: list[list[str]]) -> None:
     """The tcs-kd student at its first settings (``SWEEP_BASE``) with some changed (``NAME KEY=VALUE ...``), on the
     first CIFAR-10 5-shot episodes; records in results/photos/sweep/NAME/, read by ``--report`` paired with the
-    unchanged run (``FIRST_TCS_KD``)."""
+    unchanged run (``FIRST_TCS_KD``) and with the default (``DEFAULT``)."""
     episodes = load_episodes(named_episodes("cifar10/5w5s"))[:n_episodes]
     for name, *settings in configs:
-        changes = {key: json.loads(value) for key, value in (s.split("=", 1) for s in settings)}
-        method = StudentTCSKD(**{**STUDENT_PARAMS, **SWEEP_BASE, **changes})
+        method = StudentTCSKD(**{**STUDENT_PARAMS, **SWEEP_BASE, **_changes(settings)})
         benchmark("cifar10", methods=[method], backbone=TEACHER, episodes=episodes, views=VIEWS, out=SWEEP / name)
+
+
+def _changes(settings: list[str]) -> dict:
+    """``KEY=VALUE`` words (values are JSON) as settings."""
+    return {key: json.loads(value) for key, value in (s.split("=", 1) for s in settings)}
+
+
+def run_allway_sweep(configs: list[list[str]]) -> None:
+    """The default student (``student-tcs-kd`` at the library's defaults) with some settings changed
+    (``NAME KEY=VALUE ...``) on the all-way 16-shot seeds; records in results/photos/allway-sweep/NAME/, read by
+    ``--report`` paired by seed with the default and with student-kd."""
+    train, test = load_source("cifar10", "train"), load_source("cifar10", "test")
+    for name, *settings in configs:
+        method = StudentTCSKD(**STUDENT_PARAMS, **_changes(settings))
+        out = RESULTS / "allway-sweep" / name
+        allway_benchmark(
+            train, test, methods=[method], shots=ALLWAY_STUDENT_SHOTS, backbone=TEACHER, views=VIEWS, out=out
+        )
 
 
 def run_folder_sweep(configs: list[list[str]]) -> None:
@@ -115,7 +133,7 @@ def run_folder_sweep(configs: list[list[str]]) -> None:
     for name, *settings in configs:
         if name in done:
             continue
-        changes = {key: json.loads(value) for key, value in (s.split("=", 1) for s in settings)}
+        changes = _changes(settings)
         start = time.perf_counter()
         clf = TCSClassifier(backbone=TEACHER, student=STUDENT, **changes).fit(train)
         record = {
@@ -296,20 +314,51 @@ def _sweep_table() -> list[str]:
     runs = sorted(SWEEP.glob("*/cifar10-5w5s.jsonl")) if SWEEP.exists() else []
     if not runs or not main.exists():
         return []
-    default = _records(main).get(FIRST_TCS_KD, {})
+    first, default = (_records(main).get(name, {}) for name in (FIRST_TCS_KD, DEFAULT))
     lines = [
-        f"\n**Sweep**: {FIRST_TCS_KD} with settings changed, CIFAR-10 5-way 5-shot, paired with its unchanged run",
+        f"\n**Sweep**: {FIRST_TCS_KD} with settings changed, CIFAR-10 5-way 5-shot, paired with its unchanged run "
+        f"and with the default ({DEFAULT}) on the same episodes",
         "",
-        "| config | episodes | accuracy % (95% CI) | − unchanged, paired |",
-        "|---|---|---|---|",
+        f"| config | episodes | accuracy % (95% CI) | − unchanged, paired | − {DEFAULT}, paired |",
+        "|---|---|---|---|---|",
     ]
     for path in runs:
         records = _records(path).get(StudentTCSKD.name, {})
-        common = sorted(set(records) & set(default))
+        common = sorted(set(records) & set(first) & set(default))
         if common:
             accuracy = _cell([records[e]["accuracy"] for e in common])
-            paired = _cell([records[e]["accuracy"] - default[e]["accuracy"] for e in common], signed=True)
-            lines.append(f"| {path.parent.name} | {len(common)} | {accuracy} | {paired} |")
+            paired = [
+                _cell([records[e]["accuracy"] - b[e]["accuracy"] for e in common], signed=True)
+                for b in (first, default)
+            ]
+            lines.append(f"| {path.parent.name} | {len(common)} | {accuracy} | {' | '.join(paired)} |")
+    return lines
+
+
+def _allway_sweep_table() -> list[str]:
+    """Each all-way sweep config against the default and student-kd, paired by seed."""
+    main = RESULTS / "allway" / f"allway-{ALLWAY_STUDENT_SHOTS[-1]}s.jsonl"
+    runs = sorted((RESULTS / "allway-sweep").glob("*/allway-*s.jsonl"))
+    if not runs or not main.exists():
+        return []
+    baselines = {name: _records(main).get(name, {}) for name in (DEFAULT, "student-kd")}
+    lines = [
+        f"\n**All-way sweep**: {DEFAULT} with settings changed, CIFAR-10 all-way {ALLWAY_STUDENT_SHOTS[-1]}-shot, "
+        "paired by seed",
+        "",
+        f"| config | seeds | accuracy % (95% CI) | − {DEFAULT}, paired | − student-kd, paired |",
+        "|---|---|---|---|---|",
+    ]
+    for path in runs:
+        records = _records(path).get(StudentTCSKD.name, {})
+        common = sorted(set(records).intersection(*baselines.values()))
+        if common:
+            accuracy = _cell([records[e]["accuracy"] for e in common])
+            paired = [
+                _cell([records[e]["accuracy"] - b[e]["accuracy"] for e in common], signed=True)
+                for b in baselines.values()
+            ]
+            lines.append(f"| {path.parent.name} | {len(common)} | {accuracy} | {' | '.join(paired)} |")
     return lines
 
 
@@ -432,6 +481,7 @@ def report() -> str:
             title = f"CIFAR-10 all-way {k}-shot (10 classes, whole test split of 10,000), seeds 0-2"
             lines += _table(title, _records(path), ["protonet", *BASELINES, DEFAULT])
     lines += _sweep_table()
+    lines += _allway_sweep_table()
     lines += _crop_seeds_table()
     lines += _objective_seeds_table()
     lines += _readouts_table()
@@ -457,7 +507,7 @@ def report() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parts = ["episodes", "allway", "folder", "sweep", "folder-sweep", "readouts", "frozen-crops"]
+    parts = ["episodes", "allway", "folder", "sweep", "allway-sweep", "folder-sweep", "readouts", "frozen-crops"]
     parser.add_argument("--part", choices=parts, default="episodes")
     parser.add_argument("--config", nargs="+", action="append", default=[], help="sweep: NAME KEY=VALUE ...")
     parser.add_argument("--episodes", type=int, default=30)
@@ -472,6 +522,8 @@ def main() -> None:
         run_allway()
     elif args.part == "sweep":
         run_sweep(args.episodes, args.config)
+    elif args.part == "allway-sweep":
+        run_allway_sweep(args.config)
     elif args.part == "folder-sweep":
         run_folder_sweep(args.config)
     elif args.part == "readouts":

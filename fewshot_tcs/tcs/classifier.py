@@ -27,6 +27,7 @@ from ..features import FeatureSet
 from ..features.teachers import TeacherFeatures, teacher_pass
 from ..features.views import ViewTransform, centre_square
 from ..linear_probe import class_scores, fit_logistic
+from .adaptation import choose_lr, choose_train_stages
 from .coords import CoordinateSystem
 from .losses import ELSH
 from .objective import CrossEntropyObjective, TailoredKDObjective, TCSObjective, tailored_probe_logits
@@ -97,7 +98,8 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
             fraction used is ``clean_crop_``.
         train_stages: how many of the student's last stages train (the rest stays at its pretrained
             weights and is computed once per view, not at every step); None trains the whole network;
-            "auto": 2 for a pretrained student, None from scratch. ``train_stages_`` is what was used.
+            "auto": 2 for a pretrained student on photographs, None for single-channel images or from scratch
+            (see ``tcs.adaptation``). ``train_stages_`` is what was used.
         n_components: coordinates kept by the PCA (None: all); capped by the numerical rank.
         variance: alternatively, the explained-variance fraction to keep (e.g. 0.95).
         whiten: divide coordinates by the square root of their eigenvalues.
@@ -132,7 +134,8 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
             choose it on the support by cross-validation.
         steps: training steps.
         batch_size: labelled and (separately) unlabelled images per step.
-        lr: learning rate of the student's backbone (AdamW, warm-up then cosine decay).
+        lr: learning rate of the student's backbone (AdamW, warm-up then cosine decay), or "auto": 3e-4 for
+            photographs, 3e-3 for single-channel images (see ``tcs.adaptation``). ``lr_`` is the one used.
         head_lr: learning rate of the projector and classifier.
         weight_decay: AdamW weight decay.
         recalibrate_bn: after training, measure the student's batch-norm statistics once over every
@@ -178,7 +181,7 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
         decision_C: float | str = 100.0,
         steps: int = defaults.STEPS,
         batch_size: int = 32,
-        lr: float = 3e-4,
+        lr: float | str = "auto",
         head_lr: float = 3e-3,
         weight_decay: float = 1e-4,
         recalibrate_bn: bool = True,
@@ -332,8 +335,9 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
             clean_crop=self.clean_crop_,
         )
         self.train_stages_ = (
-            (2 if self.student_pretrained_ else None) if self.train_stages == "auto" else self.train_stages
+            choose_train_stages(images, self.student_pretrained_) if self.train_stages == "auto" else self.train_stages
         )
+        self.lr_ = choose_lr(images) if self.lr == "auto" else float(self.lr)
         split = split_backbone(body, self.train_stages_)
         if split is not None:
             bank.encode(split[0], device)
@@ -352,7 +356,7 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
         config = TrainConfig(
             steps=self.steps,
             batch_size=self.batch_size,
-            lr=self.lr,
+            lr=self.lr_,
             head_lr=self.head_lr,
             weight_decay=self.weight_decay,
             seed=self.seed,
@@ -626,7 +630,7 @@ _REALS = {
     "decision_weight": (0, 1, False),
     "drop_fraction": (0, 1, True),
 }
-_MAY_BE_AUTO = {"lambda_mimic"}
+_MAY_BE_AUTO = {"lambda_mimic", "lr"}
 
 
 def _check_numbers(clf: TCSClassifier) -> None:

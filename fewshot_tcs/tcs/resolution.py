@@ -39,7 +39,8 @@ def _check_images(images: Sequence[Image.Image]) -> None:
         raise ValueError("no images to choose the student's input from")
 
 
-def _is_grayscale(images: Sequence[Image.Image]) -> bool:
+def is_single_channel(images: Sequence[Image.Image]) -> bool:
+    """Whether every image has one channel (characters, sketches, Fashion-MNIST), not a photograph."""
     return all(image.mode in GRAYSCALE_MODES for image in images)
 
 
@@ -51,7 +52,7 @@ def choose_image_size(images: Sequence[Image.Image], native: int) -> int:
     """The student's square input size for these images (see the module's rule); ``native`` is the size of
     the student's pretrained configuration."""
     _check_images(images)
-    if _is_grayscale(images):
+    if is_single_channel(images):
         size, why = GRAYSCALE_SIZE, "single-channel images"
     else:
         short = _median_short_side(images)
@@ -74,7 +75,7 @@ def choose_clean_crop(
     crop = min(1.0, float(crop_pct) * size / int(native))
     if not pretrained:
         crop, why = 1.0, "a student from scratch has no pretrained object scale to keep"
-    elif _is_grayscale(images):
+    elif is_single_channel(images):
         crop, why = 1.0, "single-channel images are taken whole"
     elif (short := _median_short_side(images)) * crop < size:
         crop, why = 1.0, f"median short side {short:.0f} px: a crop would be upsampled"

@@ -183,11 +183,14 @@ def test_the_main_parts_library_default_rows_set_only_the_teachers_student_and_v
 
     quality = script("tcs_quality")
     methods = {name: method for name, method, _ in quality.methods_for(quality.MAIN)}
-    rows = {name: methods[name] for name in quality.LIBRARY_DEFAULTS}
-    assert all(set(method.params) == {"backbone", "student", "teacher_views"} for method in rows.values())
-    assert rows["student-tcs-kd/library-defaults"].objective == TCSClassifier().objective == "tcs-kd"
-    assert rows["student-tcs/library-defaults"].objective == "tcs"
-    assert rows["student-kd/library-defaults"].name == "student-kd"
+    given = {"backbone", "student", "teacher_views"}
+    assert set(methods["student-tcs-kd/library-defaults"].params) == given
+    assert methods["student-tcs-kd/library-defaults"].objective == TCSClassifier().objective == "tcs-kd"
+    recipes = {name: methods[name] for name in quality.PHOTO_RECIPE_ROWS}
+    assert all(method.params == {**method.params, "train_stages": 2, "lr": 3e-4} for method in recipes.values())
+    assert all(set(method.params) == given | {"train_stages", "lr"} for method in recipes.values())
+    assert recipes["student-tcs/photo-recipe"].objective == "tcs"
+    assert recipes["student-kd/photo-recipe"].name == "student-kd"
 
 
 def test_photo_quality_report_pairs_the_default_with_each_baseline(tmp_path, monkeypatch):
@@ -203,12 +206,20 @@ def test_photo_quality_report_pairs_the_default_with_each_baseline(tmp_path, mon
     rows += [record(photos.DEFAULT, e, 0.5 + 0.1 * (e % 2)) for e in range(2)]
     (tmp_path / "cifar10-5w5s.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     (tmp_path / "allway").mkdir()
-    (tmp_path / "allway" / "allway-16s.jsonl").write_text(json.dumps(record("logistic-cv", 0, 0.9)) + "\n")
+    allway = [record("logistic-cv", 0, 0.9), record(photos.DEFAULT, 0, 0.6), record(photos.DEFAULT, 1, 0.6)]
+    allway += [record("student-kd", 0, 0.7), record("student-kd", 1, 0.5)]
+    (tmp_path / "allway" / "allway-16s.jsonl").write_text("".join(json.dumps(r) + "\n" for r in allway))
+    (tmp_path / "allway-sweep" / "no-tailoring").mkdir(parents=True)
+    swept = [record(photos.DEFAULT, 0, 0.65), record(photos.DEFAULT, 1, 0.65), record(photos.DEFAULT, 2, 0.1)]
+    (tmp_path / "allway-sweep" / "no-tailoring" / "allway-16s.jsonl").write_text(
+        "".join(json.dumps(r) + "\n" for r in swept)
+    )
     table = photos.report()
+    assert "| no-tailoring | 2 | 65.00 +- 0.00 | +5.00 +- 0.00 | +5.00 +- " in table, "paired by the shared seeds"
     assert "CIFAR-10 5-way 5-shot" in table and "(2 identical episodes or seeds for every method)" in table
     assert "| student-ce | 50.00 +- 0.00 | 2.0 | +5.00 +- " in table, "paired on the shared episodes"
     assert f"| {photos.DEFAULT} | 55.00 +- " in table
-    assert "all-way 16-shot" in table and "| logistic-cv | 90.00 (one episode or seed) | 2.0 |  |" in table
+    assert "all-way 16-shot" in table and "| logistic-cv | 90.00 (one episode or seed) | 2.0 | -30.00 (one" in table
 
 
 def test_photo_quality_reports_crops_and_readouts_paired(tmp_path, monkeypatch):

@@ -160,6 +160,26 @@ def test_the_clean_crop_is_used_in_training_and_prediction_and_travels_with_the_
     np.testing.assert_allclose(again.decision_function(x), cropped.decision_function(x), rtol=1e-5, atol=1e-5)
 
 
+def test_the_training_recipe_is_chosen_from_the_images_and_reaches_the_optimiser(tmp_path, monkeypatch):
+    from fewshot_tcs.tcs import classifier
+
+    rates = []
+    original = classifier.train_student
+
+    def recording(student, bank, labels, objective, config, **kwargs):
+        rates.append(config.lr)
+        return original(student, bank, labels, objective, config, **kwargs)
+
+    monkeypatch.setattr(classifier, "train_student", recording)
+    x, y = class_images()
+    photos = TCSClassifier(**params(cache_dir=tmp_path, lr="auto", steps=2)).fit((x, y))
+    characters = TCSClassifier(**params(cache_dir=tmp_path, lr="auto", steps=2)).fit((x.mean(-1).astype(np.uint8), y))
+    assert (photos.lr_, characters.lr_) == (3e-4, 3e-3) and rates == [3e-4, 3e-3]
+    assert photos.train_stages_ is None and characters.train_stages_ is None, "from scratch, everything trains"
+    given = TCSClassifier(**params(cache_dir=tmp_path, lr=1e-3, steps=2)).fit((x, y))
+    assert given.lr_ == 1e-3 and rates[-1] == 1e-3
+
+
 def test_params_are_kept_as_given():
     clf = TCSClassifier(**params(keep=0.25))
     assert clf.get_params()["keep"] == 0.25
@@ -331,7 +351,8 @@ def test_bad_input(tmp_path):
 @pytest.mark.parametrize(
     "setting, message",
     [
-        (dict(lr=float("nan")), "lr must be a finite number > 0"),
+        (dict(lr=float("nan")), "lr must be a finite number > 0 or 'auto'"),
+        (dict(lr="fast"), "lr must be a finite number > 0 or 'auto'"),
         (dict(head_lr=-1.0), "head_lr must be a finite number > 0"),
         (dict(steps=2.5), "steps must be an integer >= 1"),
         (dict(steps=True), "steps must be an integer >= 1"),
