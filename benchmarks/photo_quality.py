@@ -322,17 +322,7 @@ def _sweep_table() -> list[str]:
         f"| config | episodes | accuracy % (95% CI) | − unchanged, paired | − {DEFAULT}, paired |",
         "|---|---|---|---|---|",
     ]
-    for path in runs:
-        records = _records(path).get(StudentTCSKD.name, {})
-        common = sorted(set(records) & set(first) & set(default))
-        if common:
-            accuracy = _cell([records[e]["accuracy"] for e in common])
-            paired = [
-                _cell([records[e]["accuracy"] - b[e]["accuracy"] for e in common], signed=True)
-                for b in (first, default)
-            ]
-            lines.append(f"| {path.parent.name} | {len(common)} | {accuracy} | {' | '.join(paired)} |")
-    return lines
+    return lines + _sweep_rows(runs, [first, default])
 
 
 def _allway_sweep_table() -> list[str]:
@@ -349,17 +339,23 @@ def _allway_sweep_table() -> list[str]:
         f"| config | seeds | accuracy % (95% CI) | − {DEFAULT}, paired | − student-kd, paired |",
         "|---|---|---|---|---|",
     ]
+    return lines + _sweep_rows(runs, list(baselines.values()))
+
+
+def _sweep_rows(runs: list[Path], baselines: list[dict[int, dict]]) -> list[str]:
+    """A table row per sweep config (its folder's name): accuracy and the difference to each baseline, on the
+    episodes or seeds the config shares with every baseline."""
+    rows = []
     for path in runs:
         records = _records(path).get(StudentTCSKD.name, {})
-        common = sorted(set(records).intersection(*baselines.values()))
+        common = sorted(set(records).intersection(*baselines))
         if common:
             accuracy = _cell([records[e]["accuracy"] for e in common])
             paired = [
-                _cell([records[e]["accuracy"] - b[e]["accuracy"] for e in common], signed=True)
-                for b in baselines.values()
+                _cell([records[e]["accuracy"] - b[e]["accuracy"] for e in common], signed=True) for b in baselines
             ]
-            lines.append(f"| {path.parent.name} | {len(common)} | {accuracy} | {' | '.join(paired)} |")
-    return lines
+            rows.append(f"| {path.parent.name} | {len(common)} | {accuracy} | {' | '.join(paired)} |")
+    return rows
 
 
 def _objective(record: dict) -> str:
