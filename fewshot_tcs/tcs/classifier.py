@@ -134,8 +134,9 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
             choose it on the support by cross-validation.
         steps: training steps.
         batch_size: labelled and (separately) unlabelled images per step.
-        lr: learning rate of the student's backbone (AdamW, warm-up then cosine decay), or "auto": 3e-4 for
-            photographs, 3e-3 for single-channel images (see ``tcs.adaptation``). ``lr_`` is the one used.
+        lr: learning rate of the student's backbone (AdamW, warm-up then cosine decay), or "auto": for a
+            pretrained student 3e-4 on photographs and 3e-3 on single-channel images; from scratch 3e-2 (1e-2
+            under the paper's objective "tcs"); see ``tcs.adaptation``. ``lr_`` is the one used.
         head_lr: learning rate of the projector and classifier.
         weight_decay: AdamW weight decay.
         recalibrate_bn: after training, measure the student's batch-norm statistics once over every
@@ -337,7 +338,7 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
         self.train_stages_ = (
             choose_train_stages(images, self.student_pretrained_) if self.train_stages == "auto" else self.train_stages
         )
-        self.lr_ = choose_lr(images) if self.lr == "auto" else float(self.lr)
+        self.lr_ = choose_lr(images, self.student_pretrained_, self.objective) if self.lr == "auto" else float(self.lr)
         split = split_backbone(body, self.train_stages_)
         if split is not None:
             bank.encode(split[0], device)

@@ -2,7 +2,14 @@ import logging
 
 from PIL import Image
 
-from fewshot_tcs.tcs.adaptation import PHOTO_LR, SINGLE_CHANNEL_LR, choose_lr, choose_train_stages
+from fewshot_tcs.tcs.adaptation import (
+    PHOTO_LR,
+    SCRATCH_LR,
+    SCRATCH_LR_PAPER_OBJECTIVE,
+    SINGLE_CHANNEL_LR,
+    choose_lr,
+    choose_train_stages,
+)
 
 
 def images(mode, n=3):
@@ -12,14 +19,14 @@ def images(mode, n=3):
 def test_a_pretrained_student_on_photographs_fine_tunes_its_last_stages(caplog):
     with caplog.at_level(logging.INFO):
         assert choose_train_stages(images("RGB"), pretrained=True) == 2
-        assert choose_lr(images("RGB")) == PHOTO_LR
+        assert choose_lr(images("RGB"), pretrained=True, objective="tcs-kd") == PHOTO_LR
     assert "train_stages=" in caplog.text and "lr=" in caplog.text
 
 
 def test_single_channel_images_train_the_whole_student_faster(caplog):
     with caplog.at_level(logging.INFO):
         assert choose_train_stages(images("L"), pretrained=True) is None
-        assert choose_lr(images("L")) == SINGLE_CHANNEL_LR > PHOTO_LR
+        assert choose_lr(images("L"), pretrained=True, objective="tcs-kd") == SINGLE_CHANNEL_LR > PHOTO_LR
     assert "single-channel" in caplog.text and "whole network" in caplog.text
 
 
@@ -27,4 +34,14 @@ def test_a_student_from_scratch_trains_whole_and_mixed_modes_count_as_photograph
     assert choose_train_stages(images("RGB"), pretrained=False) is None
     mixed = images("L", 2) + images("RGB", 1)
     assert choose_train_stages(mixed, pretrained=True) == 2
-    assert choose_lr(mixed) == PHOTO_LR
+    assert choose_lr(mixed, pretrained=True, objective="tcs-kd") == PHOTO_LR
+
+
+def test_a_student_from_scratch_learns_at_a_far_larger_rate_gentler_under_the_paper_objective(caplog):
+    with caplog.at_level(logging.INFO):
+        for mode in ("RGB", "L"):
+            assert choose_lr(images(mode), pretrained=False, objective="tcs-kd") == SCRATCH_LR
+            assert choose_lr(images(mode), pretrained=False, objective="ce") == SCRATCH_LR
+            assert choose_lr(images(mode), pretrained=False, objective="tcs") == SCRATCH_LR_PAPER_OBJECTIVE
+    assert SCRATCH_LR > SCRATCH_LR_PAPER_OBJECTIVE > SINGLE_CHANNEL_LR
+    assert "from scratch" in caplog.text
