@@ -314,7 +314,8 @@ def _sweep_table() -> list[str]:
     runs = sorted(SWEEP.glob("*/cifar10-5w5s.jsonl")) if SWEEP.exists() else []
     if not runs or not main.exists():
         return []
-    first, default = (_records(main).get(name, {}) for name in (FIRST_TCS_KD, DEFAULT))
+    by_method = _records(main)
+    baselines = [by_method.get(name, {}) for name in (FIRST_TCS_KD, DEFAULT)]
     lines = [
         f"\n**Sweep**: {FIRST_TCS_KD} with settings changed, CIFAR-10 5-way 5-shot, paired with its unchanged run "
         f"and with the default ({DEFAULT}) on the same episodes",
@@ -322,7 +323,7 @@ def _sweep_table() -> list[str]:
         f"| config | episodes | accuracy % (95% CI) | − unchanged, paired | − {DEFAULT}, paired |",
         "|---|---|---|---|---|",
     ]
-    return lines + _sweep_rows(runs, [first, default])
+    return lines + _sweep_rows(runs, baselines)
 
 
 def _allway_sweep_table() -> list[str]:
@@ -331,7 +332,8 @@ def _allway_sweep_table() -> list[str]:
     runs = sorted((RESULTS / "allway-sweep").glob("*/allway-*s.jsonl"))
     if not runs or not main.exists():
         return []
-    baselines = {name: _records(main).get(name, {}) for name in (DEFAULT, "student-kd")}
+    by_method = _records(main)
+    baselines = [by_method.get(name, {}) for name in (DEFAULT, "student-kd")]
     lines = [
         f"\n**All-way sweep**: {DEFAULT} with settings changed, CIFAR-10 all-way {ALLWAY_STUDENT_SHOTS[-1]}-shot, "
         "paired by seed",
@@ -339,7 +341,7 @@ def _allway_sweep_table() -> list[str]:
         f"| config | seeds | accuracy % (95% CI) | − {DEFAULT}, paired | − student-kd, paired |",
         "|---|---|---|---|---|",
     ]
-    return lines + _sweep_rows(runs, list(baselines.values()))
+    return lines + _sweep_rows(runs, baselines)
 
 
 def _sweep_rows(runs: list[Path], baselines: list[dict[int, dict]]) -> list[str]:

@@ -160,7 +160,7 @@ def test_the_clean_crop_is_used_in_training_and_prediction_and_travels_with_the_
     np.testing.assert_allclose(again.decision_function(x), cropped.decision_function(x), rtol=1e-5, atol=1e-5)
 
 
-def test_the_training_recipe_is_chosen_from_the_images_and_reaches_the_optimiser(tmp_path, monkeypatch):
+def test_the_learning_rate_lr_auto_chooses_reaches_the_optimiser(tmp_path, monkeypatch):
     from fewshot_tcs.tcs import classifier
 
     rates = []
