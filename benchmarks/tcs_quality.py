@@ -15,7 +15,9 @@ is scored under both readouts (the default first); the second readout's training
 lookup of its predictions, unless a resumed run had to train it again. student-tcs-kd/library-defaults is the
 student a user gets (only the teachers, the student and the views given); the /photo-recipe rows pin the
 photographs' recipe (the last 2 stages at 3e-4), which Omniglot got before the single-channel rule of
-fewshot_tcs/tcs/adaptation.py, under tcs-kd, the paper's tcs and KD.
+fewshot_tcs/tcs/adaptation.py, under tcs-kd (at the mimic weight of 1 it had then), the paper's tcs and KD. The
+library-defaults row at mimic weight 1, the default before 0.1, is in the sweep's records
+(results/tcs_sweep/library-defaults, lib-tkd-mimic1).
 
 Omniglot has 20 drawings per character, so the semi-supervised episodes use 5 queries and 10 unlabelled
 images per class (k + q + u <= 20); the plain ones use 15 queries.
@@ -98,10 +100,10 @@ SIDE_EPISODES = {"kd-in-loop": 1, "kd-probe-C1": 30, "library-defaults": 100, "p
 # library's default (64 px and, since the single-channel rule, the whole network at 3e-3: tcs/adaptation.py).
 LIBRARY_DEFAULTS = {"student-tcs-kd/library-defaults": StudentTCSKD}
 # The library's defaults for photographs (the last 2 stages at 3e-4), which Omniglot got before that rule:
-# the default objective, the paper's, and KD at those settings.
+# the default objective (at the mimic weight of 1 it had then), the paper's, and KD at those settings.
 PHOTO_RECIPE = dict(train_stages=PHOTO_TRAIN_STAGES, lr=PHOTO_LR)
 PHOTO_RECIPE_ROWS = {
-    "student-tcs-kd/photo-recipe": StudentTCSKD,
+    "student-tcs-kd/photo-recipe": lambda **params: StudentTCSKD(lambda_mimic=1.0, **params),
     "student-tcs/photo-recipe": StudentTCS,
     "student-kd/photo-recipe": cached_kd,
 }

@@ -12,7 +12,7 @@ DISTILLING_OBJECTIVES = ("tcs-kd", "tcs")  # those with a coordinate system (the
 OBJECTIVES = (*DISTILLING_OBJECTIVES, "ce")
 OBJECTIVE = "tcs-kd"  # the teacher's decision and its coordinates; "tcs" is the paper's objective
 # lambda_mimic="auto": the coordinate mimic's weight under each objective (docs/method.md section 4).
-MIMIC_WEIGHTS = {"tcs": 10.0, "tcs-kd": 1.0}
+MIMIC_WEIGHTS = {"tcs": 10.0, "tcs-kd": 0.1}
 STEPS = 120
 TEACHER_VIEWS = 4
 

@@ -109,7 +109,7 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
             class-mean direction: C - 1, capped at r).
         select_every: steps between two drops of iterative selection.
         drop_fraction: fraction of the currently kept coordinates dropped at each selection (never below keep).
-        lambda_mimic: weight of the coordinate mimic loss, or "auto": 10 under "tcs", 1 under "tcs-kd", where
+        lambda_mimic: weight of the coordinate mimic loss, or "auto": 10 under "tcs", 0.1 under "tcs-kd", where
             the decision term carries the teacher's class information (``defaults.MIMIC_WEIGHTS``);
             ``lambda_mimic_`` is the one used.
         normalize_mimic: measure the mimic loss relative to the targets' variance, so that ``lambda_mimic``

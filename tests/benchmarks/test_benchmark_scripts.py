@@ -188,7 +188,9 @@ def test_the_main_parts_library_default_rows_set_only_the_teachers_student_and_v
     assert methods["student-tcs-kd/library-defaults"].objective == TCSClassifier().objective == "tcs-kd"
     recipes = {name: methods[name] for name in quality.PHOTO_RECIPE_ROWS}
     assert all(method.params == {**method.params, "train_stages": 2, "lr": 3e-4} for method in recipes.values())
-    assert all(set(method.params) == given | {"train_stages", "lr"} for method in recipes.values())
+    pinned = {name: {"lambda_mimic"} if name == "student-tcs-kd/photo-recipe" else set() for name in recipes}
+    assert all(set(method.params) == given | {"train_stages", "lr"} | pinned[name] for name, method in recipes.items())
+    assert recipes["student-tcs-kd/photo-recipe"].params["lambda_mimic"] == 1.0, "the mimic weight it ran at"
     assert recipes["student-tcs/photo-recipe"].objective == "tcs"
     assert recipes["student-kd/photo-recipe"].name == "student-kd"
 
@@ -207,6 +209,7 @@ def test_photo_quality_report_pairs_the_default_with_each_baseline(tmp_path, mon
     (tmp_path / "cifar10-5w5s.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     (tmp_path / "allway").mkdir()
     allway = [record("logistic-cv", 0, 0.9), record(photos.DEFAULT, 0, 0.6), record(photos.DEFAULT, 1, 0.6)]
+    allway += [record(photos.MIMIC_1, 0, 0.6), record(photos.MIMIC_1, 1, 0.6)]  # the sweep's base
     allway += [record("student-kd", 0, 0.7), record("student-kd", 1, 0.5)]
     (tmp_path / "allway" / "allway-16s.jsonl").write_text("".join(json.dumps(r) + "\n" for r in allway))
     (tmp_path / "allway-sweep" / "no-tailoring").mkdir(parents=True)
@@ -237,6 +240,7 @@ def test_photo_quality_reports_crops_and_readouts_paired(tmp_path, monkeypatch):
     records += [sweep("tkd-default", 0, 0.9, 0.97, objective="tcs-kd"), sweep("tkd-default-seed1", 1, 0.9, 0.97)]
     records += [sweep("tkd-default-seed1", 1, 0.9, 0.97, objective="tcs-kd")]  # the first one, without, was tcs
     records += [sweep("crop-auto-seed2", 2, 0.1, 0.1, objective="tcs-kd"), sweep("crop1-seed2", 2, 0.9, 0.9)]
+    records += [sweep(f"tkd-mimic0.1{'-seed1' * s}", s, 0.9, 0.93, objective="tcs-kd") for s in (0, 1)]
     (tmp_path / "hymenoptera-sweep.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
     rows = [{"linear": 0.6, "ncm": 0.6, "probe": 0.5}, {"linear": 0.6, "ncm": 0.6, "probe": 0.7}]
     (tmp_path / "readouts.json").write_text(json.dumps({"cifar10-5w5s": rows}))
@@ -247,7 +251,8 @@ def test_photo_quality_reports_crops_and_readouts_paired(tmp_path, monkeypatch):
     assert "| probe | 95.00 +- 0.00 | 91.00 +- " in table and "| +4.00 +- " in table
     assert "| cifar10-5w5s | tcs-kd | 2 | 60.00 +- 0.00 | 60.00 +- 0.00 | 60.00 +- " in table
     assert "over 2 seeds, by objective" in table
-    assert "| probe | 97.00 +- 0.00 | 95.00 +- 0.00 | +2.00 +- 0.00 |" in table, "paired by seed"
+    by_objective = "| probe | 93.00 +- 0.00 | 97.00 +- 0.00 | 95.00 +- 0.00 | -4.00 +- 0.00 | -2.00 +- 0.00 |"
+    assert by_objective in table, "the default, mimic weight 1 and the paper's objective, paired by seed"
     assert "| net | 160 | 90.00 | 95.00 |" in table
 
 
