@@ -116,22 +116,37 @@ def run_sweep(n_episodes: int, configs: list[list[str]]) -> None:
         benchmark("cifar10", methods=[method], backbone=TEACHER, episodes=episodes, views=VIEWS, out=SWEEP / name)
 
 
+BINARY_SHOTS, BINARY_QUERIES, BINARY_EPISODES = (5, 16), 50, 30
+
+
+def run_binary_sweep(configs: list[list[str]]) -> None:
+    """Two-class CIFAR-10 episodes (5 and 16 labelled and 50 query images a class, drawn from the test split, seed 0):
+    the teacher's tuned probe, student-probe, student-ce and student-kd (records in
+    results/photos/binary/baselines/), then the default
+    student with some settings changed (``NAME KEY=VALUE ...``, records in results/photos/binary/NAME/): whether
+    a setting that suits the two classes of ants and bees follows the number of classes or of labelled images."""
+    common = dict(n_way=2, shots=BINARY_SHOTS, n_query=BINARY_QUERIES, n_episodes=BINARY_EPISODES, views=VIEWS)
+    baselines = ["logistic-cv", *student_methods()[:3]]  # the student backbone's probe, CE and KD
+    benchmark("cifar10", methods=baselines, backbone=TEACHER, out=RESULTS / "binary" / "baselines", **common)
+    for name, *settings in configs:
+        method = StudentTCSKD(**STUDENT_PARAMS, **_changes(settings))
+        benchmark("cifar10", methods=[method], backbone=TEACHER, out=RESULTS / "binary" / name, **common)
+
+
 def _changes(settings: list[str]) -> dict:
     """``KEY=VALUE`` words (values are JSON) as settings."""
     return {key: json.loads(value) for key, value in (s.split("=", 1) for s in settings)}
 
 
-def run_allway_sweep(configs: list[list[str]]) -> None:
+def run_allway_sweep(configs: list[list[str]], shots: int) -> None:
     """The default student (``student-tcs-kd`` at the library's defaults) with some settings changed
-    (``NAME KEY=VALUE ...``) on the all-way 16-shot seeds; records in results/photos/allway-sweep/NAME/, read by
-    ``--report`` paired by seed with the default and with student-kd."""
+    (``NAME KEY=VALUE ...``) on the all-way seeds at ``shots`` a class; records in results/photos/allway-sweep/NAME/,
+    read by ``--report``: at 16 shots paired by seed with the default and with student-kd."""
     train, test = load_source("cifar10", "train"), load_source("cifar10", "test")
     for name, *settings in configs:
         method = StudentTCSKD(**STUDENT_PARAMS, **_changes(settings))
         out = RESULTS / "allway-sweep" / name
-        allway_benchmark(
-            train, test, methods=[method], shots=ALLWAY_STUDENT_SHOTS, backbone=TEACHER, views=VIEWS, out=out
-        )
+        allway_benchmark(train, test, methods=[method], shots=(shots,), backbone=TEACHER, views=VIEWS, out=out)
 
 
 def run_folder_sweep(configs: list[list[str]]) -> None:
@@ -147,7 +162,9 @@ def run_folder_sweep(configs: list[list[str]]) -> None:
             continue
         changes = _changes(settings)
         start = time.perf_counter()
-        clf = TCSClassifier(backbone=TEACHER, student=STUDENT, **changes).fit(train)
+        photos = _per_class(train, changes["per_class"], changes.get("seed", 0)) if "per_class" in changes else train
+        fit_changes = {k: v for k, v in changes.items() if k != "per_class"}
+        clf = TCSClassifier(backbone=TEACHER, student=STUDENT, **fit_changes).fit(photos)
         record = {
             "name": name,
             "settings": changes,
@@ -155,6 +172,7 @@ def run_folder_sweep(configs: list[list[str]]) -> None:
             "objective": clf.objective,
             "readout": clf.readout_,
             "readouts": {readout: clf.with_readout(readout).score(val) for readout in clf.heads_},
+            "train_images": len(photos),
             "val_images": len(val),
             "image_size": clf.image_size_,
             "clean_crop": clf.clean_crop_,
@@ -168,6 +186,13 @@ def run_folder_sweep(configs: list[list[str]]) -> None:
             f"{name}: {100 * record['val_accuracy']:.2f} % on val ({readouts}; {record['fit_seconds']:.0f} s)",
             flush=True,
         )
+
+
+def _per_class(train, k: int, seed: int):
+    """``k`` training photos of each class, drawn by ``seed`` (the folder sweep's ``per_class=K``)."""
+    rng = np.random.default_rng([seed, k])
+    chosen = [rng.choice(items, size=min(k, len(items)), replace=False) for items in train.indices_by_class()]
+    return train.subset(np.sort(np.concatenate(chosen)))
 
 
 class EveryReadout(StudentTCSKD):
@@ -321,6 +346,25 @@ def _table(title: str, records: dict[str, dict[int, dict]], order: list[str]) ->
     return lines
 
 
+def _binary_table() -> list[str]:
+    """The two-class episodes (``--part binary``): the baselines, the default (config ``tkd-m0.1``, the default's
+    mimic weight written out) and the same student at mimic weight 1 (``tkd-m1``)."""
+    lines = []
+    for k in BINARY_SHOTS:
+        name = f"cifar10-2w{k}s.jsonl"
+        records = (
+            _records(RESULTS / "binary" / "baselines" / name)
+            if (RESULTS / "binary" / "baselines" / name).exists()
+            else {}
+        )
+        for config, method in (("tkd-m0.1", DEFAULT), ("tkd-m1", MIMIC_1)):
+            if (RESULTS / "binary" / config / name).exists():
+                records[method] = _records(RESULTS / "binary" / config / name).get(StudentTCSKD.name, {})
+        title = f"CIFAR-10 2-way {k}-shot, {BINARY_QUERIES} queries a class (test split, no unlabelled images)"
+        lines += _table(title, records, [*records]) if records else []
+    return lines
+
+
 def _sweep_table() -> list[str]:
     main = RESULTS / "cifar10-5w5s.jsonl"
     runs = sorted(SWEEP.glob("*/cifar10-5w5s.jsonl")) if SWEEP.exists() else []
@@ -341,7 +385,7 @@ def _sweep_table() -> list[str]:
 def _allway_sweep_table() -> list[str]:
     """Each all-way sweep config against the default of its time (mimic weight 1) and student-kd, paired by seed."""
     main = RESULTS / "allway" / f"allway-{ALLWAY_STUDENT_SHOTS[-1]}s.jsonl"
-    runs = sorted((RESULTS / "allway-sweep").glob("*/allway-*s.jsonl"))
+    runs = sorted((RESULTS / "allway-sweep").glob(f"*/{main.name}"))
     if not runs or not main.exists():
         return []
     by_method = _records(main)
@@ -440,6 +484,60 @@ def _objective_seeds_table() -> list[str]:
     return lines
 
 
+def _shots(path: Path) -> int:
+    """The labelled images a class of a records file named ``...-Ks.jsonl``."""
+    return int(path.stem.rsplit("-", 1)[-1].split("w")[-1][:-1])
+
+
+def _mimic_by_task_table() -> list[str]:
+    """The tcs-kd student at mimic weights 0.1 and 1, paired by episode or seed, by number of classes and labelled
+    photos a class: CIFAR-10 5-shot and all-way 16-shot (the default and ``MIMIC_1``); two-class episodes (``--part
+    binary``) and all-way K-shot (``--part allway-sweep --allway-shots K``), each under configs ``tkd-m0.1`` and
+    ``tkd-m1``; ants and bees at 16 and 40 a class (folder-sweep ``tkd-kK-mW``) and all of them (``tkd-mimic0.1``
+    and ``tkd-default``): what ``lambda_mimic="auto"`` chooses by (docs/method.md section 4)."""
+    pairs = []  # (data, classes, labelled a class, accuracies at 0.1, at 1)
+
+    def add(data: str, classes: int, k: str, light: dict[int, dict], heavy: dict[int, dict]) -> None:
+        common = sorted(set(light) & set(heavy))
+        pairs.append((data, classes, k, [light[e]["accuracy"] for e in common], [heavy[e]["accuracy"] for e in common]))
+
+    for data, classes, k, path in (
+        ("CIFAR-10 episodes", 5, "5", RESULTS / "cifar10-5w5s.jsonl"),
+        ("CIFAR-10 all-way", 10, "16", RESULTS / "allway" / "allway-16s.jsonl"),
+    ):
+        records = _records(path) if path.exists() else {}
+        add(data, classes, k, records.get(DEFAULT, {}), records.get(MIMIC_1, {}))
+    for data, classes, folder, pattern in (
+        ("CIFAR-10 episodes", 2, RESULTS / "binary", "cifar10-2w*s.jsonl"),
+        ("CIFAR-10 all-way", 10, RESULTS / "allway-sweep", "allway-*s.jsonl"),
+    ):
+        for path in sorted((folder / "tkd-m0.1").glob(pattern), key=_shots):
+            light, heavy = (
+                _records(f / path.name).get(StudentTCSKD.name, {}) for f in (path.parent, folder / "tkd-m1")
+            )
+            add(data, classes, str(_shots(path)), light, heavy)
+    for k, light, heavy in (
+        ("16", "tkd-k16-m0.1", "tkd-k16-m1"),
+        ("40", "tkd-k40-m0.1", "tkd-k40-m1"),
+        ("121 and 124 (all)", "tkd-mimic0.1", "tkd-default"),
+    ):
+        seeds, (a, b) = _folder_seeds(**{light: "tcs-kd", heavy: "tcs-kd"})
+        pairs.append(("ants and bees", 2, k, [r["val_accuracy"] for r in a], [r["val_accuracy"] for r in b]))
+    rows = [p for p in pairs if p[3]]
+    if not rows:
+        return []
+    lines = [
+        "\n**The coordinate mimic's weight by task** (the tcs-kd student, every other setting at its default; "
+        "accuracy %, mean and 95% interval over episodes or seeds, paired)\n",
+        "| data | classes | labelled a class | episodes or seeds | mimic 0.1 | mimic 1 | 0.1 − 1, paired |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for data, classes, k, light, heavy in rows:
+        difference = _cell(np.subtract(light, heavy), signed=True)
+        lines.append(f"| {data} | {classes} | {k} | {len(light)} | {_cell(light)} | {_cell(heavy)} | {difference} |")
+    return lines
+
+
 # --part readouts writes readouts.json under the default objective; the same run under the earlier defaults (the
 # paper's objective, then tcs-kd at mimic weight 1) was kept under its own name.
 READOUT_RUNS = {
@@ -494,6 +592,7 @@ def report() -> str:
         if path.exists():
             title = f"CIFAR-10 5-way {shots}-shot, 15 queries and 20 unlabelled (train split) per class"
             lines += _table(title, _records(path), ["protonet", *BASELINES, DEFAULT])
+    lines += _binary_table()
     for k in ALLWAY_SHOTS:
         path = RESULTS / "allway" / f"allway-{k}s.jsonl"
         if path.exists():
@@ -503,6 +602,7 @@ def report() -> str:
     lines += _allway_sweep_table()
     lines += _crop_seeds_table()
     lines += _objective_seeds_table()
+    lines += _mimic_by_task_table()
     lines += _readouts_table()
     lines += _frozen_crops_table()
     folder = RESULTS / "hymenoptera-fit.json"
@@ -526,11 +626,22 @@ def report() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parts = ["episodes", "allway", "folder", "sweep", "allway-sweep", "folder-sweep", "readouts", "frozen-crops"]
+    parts = [
+        "episodes",
+        "allway",
+        "folder",
+        "sweep",
+        "allway-sweep",
+        "folder-sweep",
+        "binary",
+        "readouts",
+        "frozen-crops",
+    ]
     parser.add_argument("--part", choices=parts, default="episodes")
     parser.add_argument("--config", nargs="+", action="append", default=[], help="sweep: NAME KEY=VALUE ...")
     parser.add_argument("--episodes", type=int, default=30)
     parser.add_argument("--shots", type=int, choices=[1, 5], default=5)
+    parser.add_argument("--allway-shots", type=int, default=ALLWAY_STUDENT_SHOTS[-1], help="allway-sweep: K a class")
     parser.add_argument("--report", action="store_true", help="print the tables of what has run")
     args = parser.parse_args()
     if args.report:
@@ -542,9 +653,11 @@ def main() -> None:
     elif args.part == "sweep":
         run_sweep(args.episodes, args.config)
     elif args.part == "allway-sweep":
-        run_allway_sweep(args.config)
+        run_allway_sweep(args.config, args.allway_shots)
     elif args.part == "folder-sweep":
         run_folder_sweep(args.config)
+    elif args.part == "binary":
+        run_binary_sweep(args.config)
     elif args.part == "readouts":
         run_readouts(min(args.episodes, 15))
     elif args.part == "frozen-crops":

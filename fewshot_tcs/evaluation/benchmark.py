@@ -24,7 +24,7 @@ from ..features.teachers import teacher_pass
 from ..methods import METHODS, FewShotMethod, ItemSet, create_method
 from .evaluate import evaluate, item_set
 from .report import markdown_table
-from .results import EvaluationResult, ResultsLog, method_settings, teacher_provenance
+from .results import EvaluationResult, ResultsLog, method_settings, resolved_settings, teacher_provenance
 
 
 @dataclass
@@ -265,6 +265,7 @@ def allway_benchmark(
                     "accuracy": float(np.mean(predictions == test.labels)),
                     "fit_seconds": fitted - start,
                     "predict_seconds": time.perf_counter() - fitted,
+                    **resolved_settings(instance),
                 }
                 done[task.seed] = record
                 if log is not None:

@@ -17,7 +17,7 @@ from ..data import ImageSource
 from ..episodes import Episode, EpisodeSampler, check_episodes, load_episodes
 from ..features import FeatureSet
 from ..methods import FewShotMethod, ItemSet
-from .results import EvaluationResult, ResultsLog, method_settings, teacher_provenance
+from .results import EvaluationResult, ResultsLog, method_settings, resolved_settings, teacher_provenance
 
 EpisodesLike = EpisodeSampler | Iterable[Episode] | str | os.PathLike
 # Features gathered per batch of episodes: small enough to stay in cache, large enough to amortise the calls.
@@ -189,7 +189,8 @@ def _run_episode(
     predictions = np.asarray(method.predict(query))
     done = time.perf_counter()
     labels = np.asarray(episode.query_labels)
-    return _record(name, episode, int((predictions == labels).sum()), len(labels), fitted - start, done - fitted)
+    record = _record(name, episode, int((predictions == labels).sum()), len(labels), fitted - start, done - fitted)
+    return {**record, **resolved_settings(method)}
 
 
 def _record(

@@ -191,6 +191,14 @@ def method_settings(method: Any, features: Any = None) -> dict:
     return plain(settings)
 
 
+def resolved_settings(method: Any) -> dict:
+    """``{"resolved": ...}``: what a fitted method's "auto" settings became (``method.resolved_settings()``,
+    e.g. a student's learning rate and mimic weight), for its record; ``{}`` for a method without them. A
+    record then tells which value a default that has since changed ran with."""
+    resolved = method.resolved_settings() if hasattr(method, "resolved_settings") else {}
+    return {"resolved": plain(resolved)} if resolved else {}
+
+
 def _differences(old: Any, new: Any, where: str = "") -> list[str]:
     """``key: old != new`` for every leaf where two plain values differ."""
     if isinstance(old, dict) and isinstance(new, dict):

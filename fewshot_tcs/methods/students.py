@@ -13,6 +13,9 @@ from ..features import TeacherFeatures
 from ..tcs.classifier import TCSClassifier
 from .base import FewShotMethod, ItemSet
 
+# The TCSClassifier settings that "auto" (or the data) decides at fit time; records keep what they became.
+RESOLVED = ("image_size", "clean_crop", "train_stages", "lr", "lambda_mimic", "readout")
+
 
 class StudentMethod(FewShotMethod):
     """A TCSClassifier trained per episode from the evaluator's cached teacher features (no teacher pass)."""
@@ -63,6 +66,12 @@ class StudentMethod(FewShotMethod):
 
     def predict_proba(self, query: ItemSet) -> np.ndarray:
         return self.model_.predict_proba(query.images)
+
+    def resolved_settings(self) -> dict[str, Any]:
+        """What the fitted student's "auto" settings became (for results records); none for a subclass that
+        answers without training a classifier (a replay of recorded predictions)."""
+        model = getattr(self, "model_", None)
+        return {key: getattr(model, f"{key}_") for key in RESOLVED if hasattr(model, f"{key}_")}
 
 
 class StudentTCS(StudentMethod):

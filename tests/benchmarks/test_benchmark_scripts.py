@@ -217,8 +217,20 @@ def test_photo_quality_report_pairs_the_default_with_each_baseline(tmp_path, mon
     (tmp_path / "allway-sweep" / "no-tailoring" / "allway-16s.jsonl").write_text(
         "".join(json.dumps(r) + "\n" for r in swept)
     )
+    for name, accuracy in (("tkd-m0.1", 0.8), ("tkd-m1", 0.9)):
+        (tmp_path / "binary" / name).mkdir(parents=True)
+        binary = [record(photos.DEFAULT, e, accuracy) for e in range(2)]
+        (tmp_path / "binary" / name / "cifar10-2w16s.jsonl").write_text("".join(json.dumps(r) + "\n" for r in binary))
+        (tmp_path / "allway-sweep" / name).mkdir()
+        many = [record(photos.DEFAULT, e, accuracy - 0.1) for e in range(3)]
+        (tmp_path / "allway-sweep" / name / "allway-100s.jsonl").write_text("".join(json.dumps(r) + "\n" for r in many))
     table = photos.report()
+    assert "| CIFAR-10 all-way | 10 | 100 | 3 | 70.00 +- 0.00 | 80.00 +- 0.00 | -10.00 +- 0.00 |" in table
+    assert f"| {photos.MIMIC_1} | 90.00 +- 0.00 | 2.0 | -10.00 +- 0.00 |" in table, "the two-class episodes' table"
+    assert "| no-tailoring | 2 |" in table and "| tkd-m1 |" not in table, "the 16-shot sweep table reads 16 shots"
     assert "| no-tailoring | 2 | 65.00 +- 0.00 | +5.00 +- 0.00 | +5.00 +- " in table, "paired by the shared seeds"
+    assert "| CIFAR-10 episodes | 2 | 16 | 2 | 80.00 +- 0.00 | 90.00 +- 0.00 | -10.00 +- 0.00 |" in table
+    assert "| CIFAR-10 all-way | 10 | 16 | 2 | 60.00 +- 0.00 | 60.00 +- 0.00 | +0.00 +- 0.00 |" in table
     assert "CIFAR-10 5-way 5-shot" in table and "(2 identical episodes or seeds for every method)" in table
     assert "| student-ce | 50.00 +- 0.00 | 2.0 | +5.00 +- " in table, "paired on the shared episodes"
     assert f"| {photos.DEFAULT} | 55.00 +- " in table
@@ -233,7 +245,8 @@ def test_photo_quality_reports_crops_and_readouts_paired(tmp_path, monkeypatch):
 
     def sweep(name, seed, linear, probe, **objective):
         readouts = {"linear": linear, "ncm": linear, "probe": probe}
-        return {"name": name, "settings": {"seed": seed} if seed else {}, "readouts": readouts, **objective}
+        settings = {"seed": seed} if seed else {}
+        return {"name": name, "settings": settings, "readouts": readouts, "val_accuracy": probe, **objective}
 
     records = [sweep("crop-auto", 0, 0.9, 0.95), sweep("crop-auto-seed1", 1, 0.92, 0.95)]
     records += [sweep("crop1-seed0", 0, 0.9, 0.9), sweep("crop1-seed1", 1, 0.9, 0.92), sweep("other", 2, 0.1, 0.1)]
@@ -253,6 +266,8 @@ def test_photo_quality_reports_crops_and_readouts_paired(tmp_path, monkeypatch):
     assert "over 2 seeds, by objective" in table
     by_objective = "| probe | 93.00 +- 0.00 | 97.00 +- 0.00 | 95.00 +- 0.00 | -4.00 +- 0.00 | -2.00 +- 0.00 |"
     assert by_objective in table, "the default, mimic weight 1 and the paper's objective, paired by seed"
+    by_task = "| ants and bees | 2 | 121 and 124 (all) | 2 | 93.00 +- 0.00 | 97.00 +- 0.00 | -4.00 +- 0.00 |"
+    assert by_task in table, "the mimic's weight by task: 0.1 against 1, paired by seed"
     assert "| net | 160 | 90.00 | 95.00 |" in table
 
 

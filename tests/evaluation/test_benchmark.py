@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pytest
 
@@ -124,6 +126,10 @@ def test_allway_benchmark_trains_students_on_the_support_images_and_resumes(colo
     assert student.n == 2 and student.protocol["test_items"] == 30 and 0 <= student.mean <= 1
     records = (tmp_path / "r" / "allway-2s.jsonl").read_text().splitlines()
     assert len(records) == 4
+    resolved = {r["method"]: r.get("resolved") for r in map(json.loads, records)}
+    # What "auto" became is kept beside the settings as given (a student from scratch: its rate 3e-2).
+    assert resolved["logistic-cv"] is None and resolved["student-tcs-kd"]["lr"] == 0.03
+    assert resolved["student-tcs-kd"]["image_size"] == 24 and "lambda_mimic" in resolved["student-tcs-kd"]
     again = allway_benchmark(train, test, methods=["student-tcs-kd", "logistic-cv"], **run)
     assert (tmp_path / "r" / "allway-2s.jsonl").read_text().splitlines() == records  # resumed, nothing retrained
     np.testing.assert_array_equal(again[("student-tcs-kd", 2)].accuracies, student.accuracies)

@@ -55,6 +55,17 @@ def test_student_methods_run_on_episodes(task, method):
     assert method.predict_proba(_queries(source, sampler)).shape == (6, 3)
 
 
+def test_episode_records_keep_what_auto_settings_became(task, tmp_path):
+    import json
+
+    source, features, sampler = task
+    evaluate(StudentTCSKD(**SETTINGS), sampler, features, source=source, out=tmp_path / "r.jsonl", quiet=True)
+    records = [json.loads(line) for line in (tmp_path / "r.jsonl").read_text().splitlines()]
+    assert records[0]["settings"]["lr"] == "auto"  # as given: what resuming compares
+    assert {r["resolved"]["lr"] for r in records} == {0.03}  # as it ran: a student from scratch
+    assert records[0]["resolved"]["readout"] == "linear"  # two labelled images a class
+
+
 def _queries(source, sampler):
     from fewshot_tcs.methods import ItemSet
 
