@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -121,10 +122,10 @@ BINARY_SHOTS, BINARY_QUERIES, BINARY_EPISODES = (5, 16), 50, 30
 
 def run_binary_sweep(configs: list[list[str]]) -> None:
     """Two-class CIFAR-10 episodes (5 and 16 labelled and 50 query images a class, drawn from the test split, seed 0):
-    the teacher's tuned probe, student-probe, student-ce and student-kd (records in
-    results/photos/binary/baselines/), then the default
-    student with some settings changed (``NAME KEY=VALUE ...``, records in results/photos/binary/NAME/): whether
-    a setting that suits the two classes of ants and bees follows the number of classes or of labelled images."""
+    the teacher's tuned probe, student-probe, student-ce and student-kd (records in results/photos/binary/baselines/),
+    then the default student with some settings changed (``NAME KEY=VALUE ...``, records in
+    results/photos/binary/NAME/): whether a setting that suits the two classes of ants and bees follows the
+    number of classes or of labelled images."""
     common = dict(n_way=2, shots=BINARY_SHOTS, n_query=BINARY_QUERIES, n_episodes=BINARY_EPISODES, views=VIEWS)
     baselines = ["logistic-cv", *student_methods()[:3]]  # the student backbone's probe, CE and KD
     benchmark("cifar10", methods=baselines, backbone=TEACHER, out=RESULTS / "binary" / "baselines", **common)
@@ -311,7 +312,11 @@ def run_folder() -> None:
 
 
 def _records(path: Path) -> dict[str, dict[int, dict]]:
+    """A results file's records by method and episode; none for a file not written yet (without creating its
+    folder, as opening a ResultsLog would: the report only reads)."""
     records: dict[str, dict[int, dict]] = {}
+    if not path.exists():
+        return records
     for (method, episode), record in ResultsLog(path).records.items():
         records.setdefault(method, {})[episode] = record
     return records
@@ -352,14 +357,11 @@ def _binary_table() -> list[str]:
     lines = []
     for k in BINARY_SHOTS:
         name = f"cifar10-2w{k}s.jsonl"
-        records = (
-            _records(RESULTS / "binary" / "baselines" / name)
-            if (RESULTS / "binary" / "baselines" / name).exists()
-            else {}
-        )
+        records = _records(RESULTS / "binary" / "baselines" / name)
         for config, method in (("tkd-m0.1", DEFAULT), ("tkd-m1", MIMIC_1)):
-            if (RESULTS / "binary" / config / name).exists():
-                records[method] = _records(RESULTS / "binary" / config / name).get(StudentTCSKD.name, {})
+            found = _records(RESULTS / "binary" / config / name).get(StudentTCSKD.name)
+            if found:
+                records[method] = found
         title = f"CIFAR-10 2-way {k}-shot, {BINARY_QUERIES} queries a class (test split, no unlabelled images)"
         lines += _table(title, records, [*records]) if records else []
     return lines
@@ -485,8 +487,8 @@ def _objective_seeds_table() -> list[str]:
 
 
 def _shots(path: Path) -> int:
-    """The labelled images a class of a records file named ``...-Ks.jsonl``."""
-    return int(path.stem.rsplit("-", 1)[-1].split("w")[-1][:-1])
+    """The labelled images a class of a records file named ``...-Ks.jsonl`` (``cifar10-2w5s``, ``allway-100s``)."""
+    return int(re.search(r"(\d+)s$", path.stem)[1])
 
 
 def _mimic_by_task_table() -> list[str]:
@@ -494,7 +496,7 @@ def _mimic_by_task_table() -> list[str]:
     photos a class: CIFAR-10 5-shot and all-way 16-shot (the default and ``MIMIC_1``); two-class episodes (``--part
     binary``) and all-way K-shot (``--part allway-sweep --allway-shots K``), each under configs ``tkd-m0.1`` and
     ``tkd-m1``; ants and bees at 16 and 40 a class (folder-sweep ``tkd-kK-mW``) and all of them (``tkd-mimic0.1``
-    and ``tkd-default``): what ``lambda_mimic="auto"`` chooses by (docs/method.md section 4)."""
+    and ``tkd-default``): why ``lambda_mimic="auto"`` stays 0.1 on every task (docs/method.md section 4)."""
     pairs = []  # (data, classes, labelled a class, accuracies at 0.1, at 1)
 
     def add(data: str, classes: int, k: str, light: dict[int, dict], heavy: dict[int, dict]) -> None:
@@ -505,7 +507,7 @@ def _mimic_by_task_table() -> list[str]:
         ("CIFAR-10 episodes", 5, "5", RESULTS / "cifar10-5w5s.jsonl"),
         ("CIFAR-10 all-way", 10, "16", RESULTS / "allway" / "allway-16s.jsonl"),
     ):
-        records = _records(path) if path.exists() else {}
+        records = _records(path)
         add(data, classes, k, records.get(DEFAULT, {}), records.get(MIMIC_1, {}))
     for data, classes, folder, pattern in (
         ("CIFAR-10 episodes", 2, RESULTS / "binary", "cifar10-2w*s.jsonl"),
@@ -521,7 +523,7 @@ def _mimic_by_task_table() -> list[str]:
         ("40", "tkd-k40-m0.1", "tkd-k40-m1"),
         ("121 and 124 (all)", "tkd-mimic0.1", "tkd-default"),
     ):
-        seeds, (a, b) = _folder_seeds(**{light: "tcs-kd", heavy: "tcs-kd"})
+        _, (a, b) = _folder_seeds(**{light: "tcs-kd", heavy: "tcs-kd"})
         pairs.append(("ants and bees", 2, k, [r["val_accuracy"] for r in a], [r["val_accuracy"] for r in b]))
     rows = [p for p in pairs if p[3]]
     if not rows:

@@ -259,7 +259,10 @@ def test_photo_quality_reports_crops_and_readouts_paired(tmp_path, monkeypatch):
     (tmp_path / "readouts.json").write_text(json.dumps({"cifar10-5w5s": rows}))
     crops = [{"backbone": "net", "size": 160, "crop": c, "val_accuracy": a} for c, a in ((1.0, 0.9), (0.65, 0.95))]
     (tmp_path / "frozen-crops.json").write_text(json.dumps(crops))
+    (tmp_path / "binary" / "tkd-m0.1").mkdir(parents=True)
+    (tmp_path / "binary" / "tkd-m0.1" / "cifar10-2w5s.jsonl").write_text("")  # its tkd-m1 twin not run yet
     table = photos.report()
+    assert not (tmp_path / "binary" / "tkd-m1").exists(), "the report reads; it creates no folders"
     assert "over 2 seeds" in table, "seed 0 of crop-auto is the config without a seed setting"
     assert "| probe | 95.00 +- 0.00 | 91.00 +- " in table and "| +4.00 +- " in table
     assert "| cifar10-5w5s | tcs-kd | 2 | 60.00 +- 0.00 | 60.00 +- 0.00 | 60.00 +- " in table
