@@ -66,6 +66,10 @@ SWEEP_BASE = {"decision_C": "cv", "temperature": 2.0, "lambda_mimic": 10.0}
 MIMIC_1 = "student-tcs-kd/mimic-1"
 FEATURE_METHODS = ["protonet", "logistic-cv"]
 STUDENT_PARAMS = {"backbone": TEACHER, "student": STUDENT, "teacher_views": VIEWS}
+# Student records from before bn_stats="auto" (batch-norm statistics measured on each task's images, not kept
+# from the pretraining) carry "/bn-measured".
+BN_MEASURED = [f"{name}/bn-measured" for name in ("student-ce", "student-kd", "student-tcs", DEFAULT)]
+DEFAULT_BN_MEASURED = BN_MEASURED[-1]
 # At 16 shots the students first read out through their trained heads, before readout="auto" chose the probe
 # there; those records carry "/head".
 HEAD_READOUTS = ["student-ce/head", "student-kd/head", "student-tcs/head"]
@@ -75,6 +79,7 @@ BASELINES = [
     "student-ce",
     "student-kd",
     "student-tcs",
+    *BN_MEASURED,
     FIRST_TCS_KD,
     MIMIC_1,
     *HEAD_READOUTS,
@@ -122,12 +127,12 @@ BINARY_SHOTS, BINARY_QUERIES, BINARY_EPISODES = (5, 16), 50, 30
 
 def run_binary_sweep(configs: list[list[str]]) -> None:
     """Two-class CIFAR-10 episodes (5 and 16 labelled and 50 query images a class, drawn from the test split, seed 0):
-    the teacher's tuned probe, student-probe, student-ce and student-kd (records in results/photos/binary/baselines/),
-    then the default student with some settings changed (``NAME KEY=VALUE ...``, records in
-    results/photos/binary/NAME/): whether a setting that suits the two classes of ants and bees follows the
-    number of classes or of labelled images."""
+    the teacher's tuned probe, student-probe, student-ce, student-kd and the default (records in
+    results/photos/binary/baselines/), then the default student with some settings changed (``NAME KEY=VALUE ...``,
+    records in results/photos/binary/NAME/): whether a setting that suits the two classes of ants and bees
+    follows the number of classes or of labelled images."""
     common = dict(n_way=2, shots=BINARY_SHOTS, n_query=BINARY_QUERIES, n_episodes=BINARY_EPISODES, views=VIEWS)
-    baselines = ["logistic-cv", *student_methods()[:3]]  # the student backbone's probe, CE and KD
+    baselines = ["logistic-cv", *(m for m in student_methods() if m.name != StudentTCS.name)]
     benchmark("cifar10", methods=baselines, backbone=TEACHER, out=RESULTS / "binary" / "baselines", **common)
     for name, *settings in configs:
         method = StudentTCSKD(**STUDENT_PARAMS, **_changes(settings))
@@ -352,13 +357,13 @@ def _table(title: str, records: dict[str, dict[int, dict]], order: list[str]) ->
 
 
 def _binary_table() -> list[str]:
-    """The two-class episodes (``--part binary``): the baselines, the default (config ``tkd-m0.1``, the default's
-    mimic weight written out) and the same student at mimic weight 1 (``tkd-m1``)."""
+    """The two-class episodes (``--part binary``): the baselines and the default, and the default before
+    bn_stats="auto" (config ``tkd-m0.1``, its mimic weight written out) and that at mimic weight 1 (``tkd-m1``)."""
     lines = []
     for k in BINARY_SHOTS:
         name = f"cifar10-2w{k}s.jsonl"
         records = _records(RESULTS / "binary" / "baselines" / name)
-        for config, method in (("tkd-m0.1", DEFAULT), ("tkd-m1", MIMIC_1)):
+        for config, method in (("tkd-m0.1", DEFAULT_BN_MEASURED), ("tkd-m1", MIMIC_1)):
             found = _records(RESULTS / "binary" / config / name).get(StudentTCSKD.name)
             if found:
                 records[method] = found
@@ -385,18 +390,19 @@ def _sweep_table() -> list[str]:
 
 
 def _allway_sweep_table() -> list[str]:
-    """Each all-way sweep config against the default of its time (mimic weight 1) and student-kd, paired by seed."""
+    """Each all-way sweep config against the default of its time (mimic weight 1) and student-kd of that time
+    (batch-norm statistics measured), paired by seed."""
     main = RESULTS / "allway" / f"allway-{ALLWAY_STUDENT_SHOTS[-1]}s.jsonl"
     runs = sorted((RESULTS / "allway-sweep").glob(f"*/{main.name}"))
     if not runs or not main.exists():
         return []
     by_method = _records(main)
-    baselines = [by_method.get(name, {}) for name in (MIMIC_1, "student-kd")]
+    baselines = [by_method.get(name, {}) for name in (MIMIC_1, BN_MEASURED[1])]
     lines = [
         f"\n**All-way sweep**: {MIMIC_1} (the default of the time) with settings changed, CIFAR-10 all-way "
         f"{ALLWAY_STUDENT_SHOTS[-1]}-shot, paired by seed",
         "",
-        f"| config | seeds | accuracy % (95% CI) | − {MIMIC_1}, paired | − student-kd, paired |",
+        f"| config | seeds | accuracy % (95% CI) | − {MIMIC_1}, paired | − {BN_MEASURED[1]}, paired |",
         "|---|---|---|---|---|",
     ]
     return lines + _sweep_rows(runs, baselines)
@@ -464,19 +470,20 @@ def _readout_values(records: list[dict], readout: str) -> np.ndarray:
 
 
 def _objective_seeds_table() -> list[str]:
-    """Ants and bees over seeds under the default objective (``tkd-mimic0.1[-seedN]``) against it at mimic weight 1
-    (``tkd-default[-seedN]``, the default then) and the paper's (``crop-auto[-seedN]``, the default before
-    that), each readout paired by seed."""
+    """Ants and bees over seeds under the default objective before bn_stats="auto" (``tkd-mimic0.1[-seedN]``) against
+    it at mimic weight 1 (``tkd-default[-seedN]``, the default then) and the paper's (``crop-auto[-seedN]``, the
+    default before that), each readout paired by seed."""
     seeds, (tcs_kd, mimic_1, tcs) = _folder_seeds(
         **{"tkd-mimic0.1": "tcs-kd", "tkd-default": "tcs-kd", "crop-auto": "tcs"}
     )
     if not seeds:
         return []
     lines = [
-        f"\n**Ants and bees over {len(seeds)} seeds, by objective** (the default student on the 245 training photos, "
-        "val accuracy %, mean and 95% interval over seeds; readouts of the same fits; paired by seed)\n",
-        "| readout | tcs-kd (default, mimic 0.1) | tcs-kd, mimic 1 | tcs (paper) | default − mimic 1, paired "
-        "| default − tcs, paired |",
+        f'\n**Ants and bees over {len(seeds)} seeds, by objective** (the student before `bn_stats="auto"` on the '
+        "245 training photos, val accuracy %, mean and 95% interval over seeds; readouts of the same fits; paired by "
+        "seed)\n",
+        "| readout | tcs-kd, mimic 0.1 | tcs-kd, mimic 1 | tcs (paper) | mimic 0.1 − mimic 1, paired "
+        "| tcs-kd − tcs, paired |",
         "|---|---|---|---|---|---|",
     ]
     for readout in tcs_kd[0]["readouts"]:
@@ -492,8 +499,9 @@ def _shots(path: Path) -> int:
 
 
 def _mimic_by_task_table() -> list[str]:
-    """The tcs-kd student at mimic weights 0.1 and 1, paired by episode or seed, by number of classes and labelled
-    photos a class: CIFAR-10 5-shot and all-way 16-shot (the default and ``MIMIC_1``); two-class episodes (``--part
+    """The tcs-kd student at mimic weights 0.1 and 1 (both before bn_stats="auto"), paired by episode or seed, by number
+    of classes and labelled photos a class: CIFAR-10 5-shot and all-way 16-shot (``DEFAULT_BN_MEASURED`` and
+    ``MIMIC_1``); two-class episodes (``--part
     binary``) and all-way K-shot (``--part allway-sweep --allway-shots K``), each under configs ``tkd-m0.1`` and
     ``tkd-m1``; ants and bees at 16 and 40 a class (folder-sweep ``tkd-kK-mW``) and all of them (``tkd-mimic0.1``
     and ``tkd-default``): why ``lambda_mimic="auto"`` stays 0.1 on every task (docs/method.md section 4)."""
@@ -508,7 +516,7 @@ def _mimic_by_task_table() -> list[str]:
         ("CIFAR-10 all-way", 10, "16", RESULTS / "allway" / "allway-16s.jsonl"),
     ):
         records = _records(path)
-        add(data, classes, k, records.get(DEFAULT, {}), records.get(MIMIC_1, {}))
+        add(data, classes, k, records.get(DEFAULT_BN_MEASURED, {}), records.get(MIMIC_1, {}))
     for data, classes, folder, pattern in (
         ("CIFAR-10 episodes", 2, RESULTS / "binary", "cifar10-2w*s.jsonl"),
         ("CIFAR-10 all-way", 10, RESULTS / "allway-sweep", "allway-*s.jsonl"),
@@ -529,7 +537,8 @@ def _mimic_by_task_table() -> list[str]:
     if not rows:
         return []
     lines = [
-        "\n**The coordinate mimic's weight by task** (the tcs-kd student, every other setting at its default; "
+        "\n**The coordinate mimic's weight by task** (the tcs-kd student, every other setting at its default before "
+        '`bn_stats="auto"`; '
         "accuracy %, mean and 95% interval over episodes or seeds, paired)\n",
         "| data | classes | labelled a class | episodes or seeds | mimic 0.1 | mimic 1 | 0.1 − 1, paired |",
         "|---|---|---|---|---|---|---|",
@@ -537,6 +546,49 @@ def _mimic_by_task_table() -> list[str]:
     for data, classes, k, light, heavy in rows:
         difference = _cell(np.subtract(light, heavy), signed=True)
         lines.append(f"| {data} | {classes} | {k} | {len(light)} | {_cell(light)} | {_cell(heavy)} | {difference} |")
+    return lines
+
+
+def _bn_stats_table() -> list[str]:
+    """Each student whose batch-norm statistics ``bn_stats="auto"`` now keeps from its pretraining, against its
+    records from before (statistics measured on the task, ``/bn-measured``), paired by episode or seed: the
+    CIFAR-10 protocols, and ants and bees at 16 a class and all photos (folder-sweep ``tkd-k16-bnauto`` and
+    ``tkd-bnauto``, ``seed=N``, against ``tkd-k16-m0.1`` and ``tkd-mimic0.1``)."""
+    rows = []  # (data, classes, labelled a class, student, accuracies measured, kept)
+
+    def add(data: str, classes: int, k: str, student: str, before: dict[int, dict], after: dict[int, dict]) -> None:
+        common = sorted(set(before) & set(after))
+        rows.append(
+            (data, classes, k, student, [before[e]["accuracy"] for e in common], [after[e]["accuracy"] for e in common])
+        )
+
+    for data, classes, k, path in (
+        ("CIFAR-10 episodes", 5, "5", RESULTS / "cifar10-5w5s.jsonl"),
+        ("CIFAR-10 episodes", 2, "5", RESULTS / "binary" / "baselines" / "cifar10-2w5s.jsonl"),
+        ("CIFAR-10 episodes", 2, "16", RESULTS / "binary" / "baselines" / "cifar10-2w16s.jsonl"),
+        ("CIFAR-10 all-way", 10, "16", RESULTS / "allway" / "allway-16s.jsonl"),
+    ):
+        records = _records(path)
+        if classes == 2:  # the default before ran as a config of the binary sweep
+            records[DEFAULT_BN_MEASURED] = _records(RESULTS / "binary" / "tkd-m0.1" / path.name).get(DEFAULT, {})
+        for before in BN_MEASURED:
+            add(data, classes, k, before.split("/")[0], records.get(before, {}), records.get(before.split("/")[0], {}))
+    ants = (("16", "tkd-k16-m0.1", "tkd-k16-bnauto"), ("121 and 124 (all)", "tkd-mimic0.1", "tkd-bnauto"))
+    for k, before, after in ants:
+        _, (a, b) = _folder_seeds(**{before: "tcs-kd", after: "tcs-kd"})
+        rows.append(("ants and bees", 2, k, DEFAULT, [r["val_accuracy"] for r in a], [r["val_accuracy"] for r in b]))
+    rows = [row for row in rows if row[4]]
+    if not rows:
+        return []
+    lines = [
+        '\n**Batch-norm statistics by task** (each student with its pretrained statistics kept, `bn_stats="auto"`, '
+        "against its records with them measured on the task; accuracy %, mean and 95% interval, paired)\n",
+        "| data | classes | labelled a class | student | n | measured | pretrained | pretrained − measured, paired |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for data, classes, k, student, before, after in rows:
+        cells = f"{_cell(before)} | {_cell(after)} | {_cell(np.subtract(after, before), signed=True)}"
+        lines.append(f"| {data} | {classes} | {k} | {student} | {len(before)} | {cells} |")
     return lines
 
 
@@ -604,6 +656,7 @@ def report() -> str:
     lines += _allway_sweep_table()
     lines += _crop_seeds_table()
     lines += _objective_seeds_table()
+    lines += _bn_stats_table()
     lines += _mimic_by_task_table()
     lines += _readouts_table()
     lines += _frozen_crops_table()

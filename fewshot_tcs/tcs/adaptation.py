@@ -1,11 +1,18 @@
-"""How much of the student trains, and how fast, when the user does not choose: from the images and whether
-the student starts from pretrained weights.
+"""How much of the student trains, how fast, and with which batch-norm statistics, when the user does not
+choose: from the images and whether the student starts from pretrained weights.
 
 The rules (each logged at INFO with its reason):
 
 - **Photographs** (colour images) with a pretrained student: the last 2 stages train at ``lr=3e-4``, a
   fine-tuning rate. Few photographs cannot retrain an ImageNet network without erasing what it knows: on
   CIFAR-10 5-shot episodes training 3 stages cost 2.3 points and a 10x higher rate 14 (docs/performance.md).
+- **Batch-norm statistics** of a pretrained student on photographs stay the pretrained ones
+  (``bn_stats="pretrained"``): its batch norms normalise with them in training and after, and only their scales
+  and shifts train. Statistics measured on a few photographs of a few classes (each batch's in training, then
+  over every view) move the features away from what the pretrained layers expect: on two-class CIFAR-10 episodes
+  of 5 labelled images a class keeping them gained 4.2 points, on ants and bees cut to 16 photos a class 4.1;
+  with 245 photos nothing, and at CIFAR-10 all-way 16-shot they cost 1.1 (docs/performance.md). Single-channel
+  images and students from scratch measure theirs (``"measured"``).
 - **Single-channel images** (characters, sketches): the whole network trains at ``lr=3e-3``. Such images
   are far from the student's ImageNet pretraining, and what it must learn is in the early stages too: on the
   100 semi-supervised Omniglot episodes of the main row tcs-kd (at its mimic weight of 1 then) went from
@@ -47,6 +54,19 @@ def choose_train_stages(images: Sequence[Image.Image], pretrained: bool) -> int 
         why,
     )
     return stages
+
+
+def choose_bn_stats(images: Sequence[Image.Image], pretrained: bool) -> str:
+    """Whose batch-norm statistics the student normalises with: "pretrained" (kept from its pretraining) or
+    "measured" (on these images) (see the module)."""
+    if not pretrained:
+        stats, why = "measured", "a student from scratch has no statistics to keep"
+    elif is_single_channel(images):
+        stats, why = "measured", "single-channel images are far from the student's pretraining"
+    else:
+        stats, why = "pretrained", "a few photographs measure them worse than the pretraining did"
+    log.info("student batch-norm statistics: %s (%s); pass bn_stats= to override", stats, why)
+    return stats
 
 
 def choose_lr(images: Sequence[Image.Image], pretrained: bool, objective: str) -> float:

@@ -27,7 +27,7 @@ from ..features import FeatureSet
 from ..features.teachers import TeacherFeatures, teacher_pass
 from ..features.views import ViewTransform, centre_square
 from ..linear_probe import class_scores, fit_logistic
-from .adaptation import choose_lr, choose_train_stages
+from .adaptation import choose_bn_stats, choose_lr, choose_train_stages
 from .coords import CoordinateSystem
 from .losses import ELSH
 from .objective import CrossEntropyObjective, TailoredKDObjective, TCSObjective, tailored_probe_logits
@@ -139,8 +139,13 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
             under the paper's objective "tcs"); see ``tcs.adaptation``. ``lr_`` is the one used.
         head_lr: learning rate of the projector and classifier.
         weight_decay: AdamW weight decay.
-        recalibrate_bn: after training, measure the student's batch-norm statistics once over every
-            training image and view, instead of keeping the running averages of the last steps.
+        bn_stats: the statistics the student's batch norms normalise with: "pretrained" (those of its
+            pretraining, in training and after; their scales and shifts still train), "measured" (on the
+            training images: each batch's in training, then ``recalibrate_bn``), or "auto": "pretrained" for a
+            pretrained student on photographs, else "measured" (see ``tcs.adaptation``). ``bn_stats_`` is the
+            one used.
+        recalibrate_bn: with measured statistics, measure them once after training over every training image
+            and view, instead of keeping the running averages of the last steps.
         teacher_pretrained: False runs the teacher with random weights (cost measurements, tests).
         teacher_weights: a local checkpoint file for the (single) teacher.
         teacher_runtime: where the teacher pass runs: "auto" (ONNX Runtime on CPU when it pays, eager
@@ -185,6 +190,7 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
         lr: float | str = "auto",
         head_lr: float = 3e-3,
         weight_decay: float = 1e-4,
+        bn_stats: str = "auto",
         recalibrate_bn: bool = True,
         teacher_pretrained: bool = True,
         teacher_weights: str | os.PathLike | None = None,
@@ -225,6 +231,7 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
         self.lr = lr
         self.head_lr = head_lr
         self.weight_decay = weight_decay
+        self.bn_stats = bn_stats
         self.recalibrate_bn = recalibrate_bn
         self.teacher_pretrained = teacher_pretrained
         self.teacher_weights = teacher_weights
@@ -243,6 +250,7 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
             "readout": defaults.READOUTS,
             "init_projector": ("ridge", "random"),
             "objective": defaults.OBJECTIVES,
+            "bn_stats": ("auto", "pretrained", "measured"),
             "teacher_runtime": RUNTIMES,
         }
         for name, allowed in choices.items():
@@ -339,6 +347,7 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
             choose_train_stages(images, self.student_pretrained_) if self.train_stages == "auto" else self.train_stages
         )
         self.lr_ = choose_lr(images, self.student_pretrained_, self.objective) if self.lr == "auto" else float(self.lr)
+        self.bn_stats_ = choose_bn_stats(images, self.student_pretrained_) if self.bn_stats == "auto" else self.bn_stats
         split = split_backbone(body, self.train_stages_)
         if split is not None:
             bank.encode(split[0], device)
@@ -362,6 +371,7 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
             weight_decay=self.weight_decay,
             seed=self.seed,
             recalibrate_bn=self.recalibrate_bn,
+            keep_bn_stats=self.bn_stats_ == "pretrained",
         )
         self.log_: TrainingLog = train_student(
             student, bank, y, objective, config, selector=selector, device=device, quiet=self.quiet

@@ -124,6 +124,7 @@ class TrainConfig:
     seed: int = 0
     amp: bool = True
     recalibrate_bn: bool = True
+    keep_bn_stats: bool = False
 
 
 @dataclass
@@ -211,6 +212,8 @@ def train_student(
     torch.manual_seed(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
     student.to(device, memory_format=torch.channels_last).train()
+    if config.keep_bn_stats:
+        keep_batch_norm_statistics(student)
     parallel = distributed.init()
     trained = student
     if parallel:
@@ -254,12 +257,20 @@ def train_student(
             )
         log.losses.append(value)
         log.parts.append({k: float(v) for k, v in parts.items()})
-    if config.recalibrate_bn:
+    if config.recalibrate_bn and not config.keep_bn_stats:
         recalibrate_batch_norm(student.body, bank, device)
     log.steps = len(log.losses)
     log.seconds = time.perf_counter() - start
     student.eval()
     return log
+
+
+def keep_batch_norm_statistics(student: Student) -> None:
+    """Batch norms normalise with their pretrained running statistics in training too (eval mode), which no step
+    updates; their scales and shifts still train."""
+    for module in student.modules():
+        if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
+            module.eval()
 
 
 @torch.no_grad()

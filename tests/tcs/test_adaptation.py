@@ -7,6 +7,7 @@ from fewshot_tcs.tcs.adaptation import (
     SCRATCH_LR,
     SCRATCH_LR_PAPER_OBJECTIVE,
     SINGLE_CHANNEL_LR,
+    choose_bn_stats,
     choose_lr,
     choose_train_stages,
 )
@@ -21,6 +22,14 @@ def test_a_pretrained_student_on_photographs_fine_tunes_its_last_stages(caplog):
         assert choose_train_stages(images("RGB"), pretrained=True) == 2
         assert choose_lr(images("RGB"), pretrained=True, objective="tcs-kd") == PHOTO_LR
     assert "train_stages=" in caplog.text and "lr=" in caplog.text
+
+
+def test_a_pretrained_student_keeps_its_batch_norm_statistics_on_photographs_only(caplog):
+    with caplog.at_level(logging.INFO):
+        assert choose_bn_stats(images("RGB"), pretrained=True) == "pretrained"
+        assert choose_bn_stats(images("L"), pretrained=True) == "measured"
+        assert choose_bn_stats(images("RGB"), pretrained=False) == "measured"
+    assert caplog.text.count("bn_stats=") == 3
 
 
 def test_single_channel_images_train_the_whole_student_faster(caplog):

@@ -182,6 +182,24 @@ def test_the_learning_rate_lr_auto_chooses_reaches_the_optimiser(tmp_path, monke
     assert given.lr_ == 1e-3 and rates[-1] == 1e-3
 
 
+def test_the_batch_norm_statistics_bn_stats_chooses_reach_the_trainer(tmp_path, monkeypatch):
+    from fewshot_tcs.tcs import classifier
+
+    kept = []
+    original = classifier.train_student
+
+    def recording(student, bank, labels, objective, config, **kwargs):
+        kept.append(config.keep_bn_stats)
+        return original(student, bank, labels, objective, config, **kwargs)
+
+    monkeypatch.setattr(classifier, "train_student", recording)
+    x, y = class_images()
+    auto = TCSClassifier(**params(cache_dir=tmp_path, steps=2)).fit((x, y))
+    given = TCSClassifier(**params(cache_dir=tmp_path, steps=2, bn_stats="pretrained")).fit((x, y))
+    # From scratch there are no pretrained statistics to keep (the pretrained rules: test_adaptation).
+    assert (auto.bn_stats_, given.bn_stats_) == ("measured", "pretrained") and kept == [False, True]
+
+
 def test_params_are_kept_as_given():
     clf = TCSClassifier(**params(keep=0.25))
     assert clf.get_params()["keep"] == 0.25
@@ -369,6 +387,7 @@ def test_bad_input(tmp_path):
         (dict(seed=1.5), "seed must be an integer"),
         (dict(device="gpu"), "'gpu' is not a torch device"),
         (dict(teacher_runtime="onnx"), "teacher_runtime must be one of"),
+        (dict(bn_stats="frozen"), "bn_stats must be one of"),
         (dict(clean_crop=0), "clean_crop must be a number in"),
         (dict(clean_crop=1.5), "clean_crop must be a number in"),
         (dict(clean_crop="whole"), "clean_crop must be a number in"),

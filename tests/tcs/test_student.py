@@ -175,6 +175,23 @@ def test_batch_norm_statistics_are_measured_on_the_whole_bank_after_training(rec
     assert not student.training and student.backbone.norm.momentum == 0.1
 
 
+def test_kept_batch_norm_statistics_stay_as_they_were_while_their_scales_train():
+    pics = images(12)
+    bank = ViewBank.build(pics, [str(i) for i in range(12)], 12, (0.5,) * 3, (0.5,) * 3, views=2)
+    labels = torch.tensor([0, 1, 2] * 2 + [-1] * 6)
+    torch.manual_seed(0)
+    student = Student(NormalisedBackbone(), 16, 3, 3)
+    norm = student.backbone.norm
+    with torch.no_grad():
+        norm.running_mean.fill_(0.25)  # "pretrained" statistics, unlike the bank's
+    before = {k: v.clone() for k, v in norm.state_dict().items()}
+    config = TrainConfig(steps=5, batch_size=4, lr=1e-2, recalibrate_bn=True, keep_bn_stats=True)
+    train_student(student, bank, labels, CrossEntropyObjective(labels), config, quiet=True)
+    torch.testing.assert_close(norm.running_mean, before["running_mean"])  # neither training nor recalibration
+    torch.testing.assert_close(norm.running_var, before["running_var"])
+    assert not torch.equal(norm.weight, before["weight"]), "the scales still train"
+
+
 @pytest.mark.parametrize("arch", ["mobilenetv2_100", "timm:resnet10t"])
 def test_split_backbone_is_the_same_network_in_two_parts(arch):
     from fewshot_tcs.backbones import create_backbone
