@@ -368,7 +368,7 @@ def _binary_table() -> list[str]:
             if found:
                 records[method] = found
         title = f"CIFAR-10 2-way {k}-shot, {BINARY_QUERIES} queries a class (test split, no unlabelled images)"
-        lines += _table(title, records, [*records]) if records else []
+        lines += _table(title, records, [*BASELINES, DEFAULT])
     return lines
 
 
