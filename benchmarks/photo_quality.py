@@ -356,17 +356,23 @@ def _table(title: str, records: dict[str, dict[int, dict]], order: list[str]) ->
     return lines
 
 
+def _binary_records(name: str) -> dict[str, dict[int, dict]]:
+    """A two-class records file (``--part binary``): the baselines and the default, with the configs that stand
+    for earlier defaults under those names: ``tkd-m0.1`` the default before bn_stats="auto" (its mimic weight
+    written out), ``tkd-m1`` that at mimic weight 1."""
+    records = _records(RESULTS / "binary" / "baselines" / name)
+    for config, method in (("tkd-m0.1", DEFAULT_BN_MEASURED), ("tkd-m1", MIMIC_1)):
+        found = _records(RESULTS / "binary" / config / name).get(StudentTCSKD.name)
+        if found:
+            records[method] = found
+    return records
+
+
 def _binary_table() -> list[str]:
-    """The two-class episodes (``--part binary``): the baselines and the default, and the default before
-    bn_stats="auto" (config ``tkd-m0.1``, its mimic weight written out) and that at mimic weight 1 (``tkd-m1``)."""
+    """The two-class episodes (``--part binary``), every method of ``_binary_records``."""
     lines = []
     for k in BINARY_SHOTS:
-        name = f"cifar10-2w{k}s.jsonl"
-        records = _records(RESULTS / "binary" / "baselines" / name)
-        for config, method in (("tkd-m0.1", DEFAULT_BN_MEASURED), ("tkd-m1", MIMIC_1)):
-            found = _records(RESULTS / "binary" / config / name).get(StudentTCSKD.name)
-            if found:
-                records[method] = found
+        records = _binary_records(f"cifar10-2w{k}s.jsonl")
         title = f"CIFAR-10 2-way {k}-shot, {BINARY_QUERIES} queries a class (test split, no unlabelled images)"
         lines += _table(title, records, [*BASELINES, DEFAULT])
     return lines
@@ -568,9 +574,7 @@ def _bn_stats_table() -> list[str]:
         ("CIFAR-10 episodes", 2, "16", RESULTS / "binary" / "baselines" / "cifar10-2w16s.jsonl"),
         ("CIFAR-10 all-way", 10, "16", RESULTS / "allway" / "allway-16s.jsonl"),
     ):
-        records = _records(path)
-        if classes == 2:  # the default before ran as a config of the binary sweep
-            records[DEFAULT_BN_MEASURED] = _records(RESULTS / "binary" / "tkd-m0.1" / path.name).get(DEFAULT, {})
+        records = _binary_records(path.name) if classes == 2 else _records(path)
         for before in BN_MEASURED:
             add(data, classes, k, before.split("/")[0], records.get(before, {}), records.get(before.split("/")[0], {}))
     ants = (("16", "tkd-k16-m0.1", "tkd-k16-bnauto"), ("121 and 124 (all)", "tkd-mimic0.1", "tkd-bnauto"))

@@ -160,42 +160,40 @@ def test_the_clean_crop_is_used_in_training_and_prediction_and_travels_with_the_
     np.testing.assert_allclose(again.decision_function(x), cropped.decision_function(x), rtol=1e-5, atol=1e-5)
 
 
-def test_the_learning_rate_lr_auto_chooses_reaches_the_optimiser(tmp_path, monkeypatch):
+@pytest.fixture
+def train_configs(monkeypatch):
+    """The TrainConfig of every student training that ``fit`` starts, in order (training runs as usual)."""
     from fewshot_tcs.tcs import classifier
 
-    rates = []
+    configs = []
     original = classifier.train_student
 
     def recording(student, bank, labels, objective, config, **kwargs):
-        rates.append(config.lr)
+        configs.append(config)
         return original(student, bank, labels, objective, config, **kwargs)
 
     monkeypatch.setattr(classifier, "train_student", recording)
+    return configs
+
+
+def test_the_learning_rate_lr_auto_chooses_reaches_the_optimiser(tmp_path, train_configs):
     x, y = class_images()
     auto = params(cache_dir=tmp_path, lr="auto", steps=2)
     default = TCSClassifier(**auto).fit((x, y))
     paper = TCSClassifier(**{**auto, "objective": "tcs"}).fit((x.mean(-1).astype(np.uint8), y))
+    rates = [config.lr for config in train_configs]
     # From scratch the rate depends on the objective, not the images (the pretrained rules: test_adaptation).
     assert (default.lr_, paper.lr_) == (3e-2, 1e-2) and rates == [3e-2, 1e-2]
     assert default.train_stages_ is None and paper.train_stages_ is None, "from scratch, everything trains"
     given = TCSClassifier(**params(cache_dir=tmp_path, lr=1e-3, steps=2)).fit((x, y))
-    assert given.lr_ == 1e-3 and rates[-1] == 1e-3
+    assert given.lr_ == 1e-3 and train_configs[-1].lr == 1e-3
 
 
-def test_the_batch_norm_statistics_bn_stats_chooses_reach_the_trainer(tmp_path, monkeypatch):
-    from fewshot_tcs.tcs import classifier
-
-    kept = []
-    original = classifier.train_student
-
-    def recording(student, bank, labels, objective, config, **kwargs):
-        kept.append(config.keep_bn_stats)
-        return original(student, bank, labels, objective, config, **kwargs)
-
-    monkeypatch.setattr(classifier, "train_student", recording)
+def test_the_batch_norm_statistics_bn_stats_chooses_reach_the_trainer(tmp_path, train_configs):
     x, y = class_images()
     auto = TCSClassifier(**params(cache_dir=tmp_path, steps=2)).fit((x, y))
     given = TCSClassifier(**params(cache_dir=tmp_path, steps=2, bn_stats="pretrained")).fit((x, y))
+    kept = [config.keep_bn_stats for config in train_configs]
     # From scratch there are no pretrained statistics to keep (the pretrained rules: test_adaptation).
     assert (auto.bn_stats_, given.bn_stats_) == ("measured", "pretrained") and kept == [False, True]
 
