@@ -68,8 +68,16 @@ FEATURE_METHODS = ["protonet", "logistic-cv"]
 STUDENT_PARAMS = {"backbone": TEACHER, "student": STUDENT, "teacher_views": VIEWS}
 # Student records from before bn_stats="auto" (batch-norm statistics measured on each task's images, not kept
 # from the pretraining) carry "/bn-measured".
-BN_MEASURED = [f"{name}/bn-measured" for name in ("student-ce", "student-kd", "student-tcs", DEFAULT)]
+STUDENTS = ("student-ce", "student-kd", "student-tcs", DEFAULT)
+BN_MEASURED = [f"{name}/bn-measured" for name in STUDENTS]
 DEFAULT_BN_MEASURED = BN_MEASURED[-1]
+# The default's records from after it and before weight_interpolation="auto" (statistics kept, the trained weights
+# deployed whole) carry "/no-interpolation"; "auto" leaves CE and KD whole (their head starts random), and KD with
+# half of its training kept anyway carries "/interpolated".
+DEFAULT_NO_INTERPOLATION = f"{DEFAULT}/no-interpolation"
+KD_INTERPOLATED = "student-kd/interpolated"
+# Each student with its pretrained statistics kept and its trained weights deployed whole, as BN_MEASURED orders them.
+WHOLE_WEIGHTS = ["student-ce", "student-kd", "student-tcs/no-interpolation", DEFAULT_NO_INTERPOLATION]
 # At 16 shots the students first read out through their trained heads, before readout="auto" chose the probe
 # there; those records carry "/head".
 HEAD_READOUTS = ["student-ce/head", "student-kd/head", "student-tcs/head"]
@@ -79,6 +87,8 @@ BASELINES = [
     "student-ce",
     "student-kd",
     "student-tcs",
+    KD_INTERPOLATED,
+    DEFAULT_NO_INTERPOLATION,
     *BN_MEASURED,
     FIRST_TCS_KD,
     MIMIC_1,
@@ -555,19 +565,13 @@ def _mimic_by_task_table() -> list[str]:
     return lines
 
 
-def _bn_stats_table() -> list[str]:
-    """Each student whose batch-norm statistics ``bn_stats="auto"`` now keeps from its pretraining, against its
-    records from before (statistics measured on the task, ``/bn-measured``), paired by episode or seed: the
-    CIFAR-10 protocols, and ants and bees at 16 a class and all photos (folder-sweep ``tkd-k16-bnauto`` and
-    ``tkd-bnauto``, ``seed=N``, against ``tkd-k16-m0.1`` and ``tkd-mimic0.1``)."""
-    rows = []  # (data, classes, labelled a class, student, accuracies measured, kept)
-
-    def add(data: str, classes: int, k: str, student: str, before: dict[int, dict], after: dict[int, dict]) -> None:
-        common = sorted(set(before) & set(after))
-        rows.append(
-            (data, classes, k, student, [before[e]["accuracy"] for e in common], [after[e]["accuracy"] for e in common])
-        )
-
+def _change_by_task_rows(befores: list[str], afters: list[str], ants: tuple) -> list[tuple]:
+    """Rows (data, classes, labelled a class, student, n, accuracies before, after) for a change of default:
+    each student's records under a name in ``befores`` against the same student's under the name in ``afters``
+    (the same position) on the CIFAR-10 protocols, and ants and bees' folder-sweep config families ``ants``
+    ((labelled a class, before, after), the default student), paired by episode or seed; rows without a pair
+    left out."""
+    rows = []
     for data, classes, k, path in (
         ("CIFAR-10 episodes", 5, "5", RESULTS / "cifar10-5w5s.jsonl"),
         ("CIFAR-10 episodes", 2, "5", RESULTS / "binary" / "baselines" / "cifar10-2w5s.jsonl"),
@@ -575,25 +579,69 @@ def _bn_stats_table() -> list[str]:
         ("CIFAR-10 all-way", 10, "16", RESULTS / "allway" / "allway-16s.jsonl"),
     ):
         records = _binary_records(path.name) if classes == 2 else _records(path)
-        for before in BN_MEASURED:
-            add(data, classes, k, before.split("/")[0], records.get(before, {}), records.get(before.split("/")[0], {}))
-    ants = (("16", "tkd-k16-m0.1", "tkd-k16-bnauto"), ("121 and 124 (all)", "tkd-mimic0.1", "tkd-bnauto"))
+        for before, after in zip(befores, afters, strict=True):
+            a, b = records.get(before, {}), records.get(after, {})
+            common = sorted(set(a) & set(b))
+            student = before.split("/")[0]
+            rows.append(
+                (data, classes, k, student, [a[e]["accuracy"] for e in common], [b[e]["accuracy"] for e in common])
+            )
     for k, before, after in ants:
         _, (a, b) = _folder_seeds(**{before: "tcs-kd", after: "tcs-kd"})
         rows.append(("ants and bees", 2, k, DEFAULT, [r["val_accuracy"] for r in a], [r["val_accuracy"] for r in b]))
-    rows = [row for row in rows if row[4]]
+    return [row for row in rows if row[4]]
+
+
+def _change_by_task_table(heading: str, before: str, after: str, rows: list[tuple]) -> list[str]:
     if not rows:
         return []
     lines = [
-        '\n**Batch-norm statistics by task** (each student with its pretrained statistics kept, `bn_stats="auto"`, '
-        "against its records with them measured on the task; accuracy %, mean and 95% interval, paired)\n",
-        "| data | classes | labelled a class | student | n | measured | pretrained | pretrained − measured, paired |",
+        heading,
+        f"| data | classes | labelled a class | student | n | {before} | {after} | {after} − {before}, paired |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for data, classes, k, student, before, after in rows:
-        cells = f"{_cell(before)} | {_cell(after)} | {_cell(np.subtract(after, before), signed=True)}"
-        lines.append(f"| {data} | {classes} | {k} | {student} | {len(before)} | {cells} |")
+    for data, classes, k, student, a, b in rows:
+        cells = f"{_cell(a)} | {_cell(b)} | {_cell(np.subtract(b, a), signed=True)}"
+        lines.append(f"| {data} | {classes} | {k} | {student} | {len(a)} | {cells} |")
     return lines
+
+
+ALL_ANTS = "121 and 124 (all)"
+
+
+def _bn_stats_table() -> list[str]:
+    """Each student with the batch-norm statistics of its pretraining kept (``bn_stats="auto"``) against its records
+    with them measured on the task (``/bn-measured``), both deploying the trained weights whole; ants
+    and bees at 16 a class and all photos (folder-sweep ``tkd-k16-bnauto`` and ``tkd-bnauto``, ``seed=N``, against
+    ``tkd-k16-m0.1`` and ``tkd-mimic0.1``)."""
+    ants = (("16", "tkd-k16-m0.1", "tkd-k16-bnauto"), (ALL_ANTS, "tkd-mimic0.1", "tkd-bnauto"))
+    heading = (
+        '\n**Batch-norm statistics by task** (each student with its pretrained statistics kept, `bn_stats="auto"`, '
+        "against its records with them measured on the task, both deploying the trained weights whole; accuracy %, "
+        "mean and 95% interval, paired)\n"
+    )
+    return _change_by_task_table(
+        heading,
+        "measured",
+        "pretrained",
+        _change_by_task_rows(BN_MEASURED, WHOLE_WEIGHTS, ants),
+    )
+
+
+def _interpolation_table() -> list[str]:
+    """The default under ``weight_interpolation="auto"`` (half of training's change kept) against its records
+    deploying the trained weights whole (``/no-interpolation``), and KD the same way (``/interpolated`` against
+    its records under "auto", which leaves it whole); ants and bees at 16 a class and all photos (folder-sweep
+    ``tkd-k16-wise`` and ``tkd-wise``, ``seed=N``, against ``tkd-k16-bnauto`` and ``tkd-bnauto``)."""
+    ants = (("16", "tkd-k16-bnauto", "tkd-k16-wise"), (ALL_ANTS, "tkd-bnauto", "tkd-wise"))
+    heading = (
+        "\n**Weight interpolation by task** (a student with half of training's change to its weights kept against "
+        'the same student deploying its trained weights whole: the default, where `weight_interpolation="auto"` '
+        "keeps half, and KD, where it keeps the whole; both with the pretrained batch-norm statistics; accuracy %, "
+        "mean and 95% interval, paired)\n"
+    )
+    rows = _change_by_task_rows([DEFAULT_NO_INTERPOLATION, "student-kd"], [DEFAULT, KD_INTERPOLATED], ants)
+    return _change_by_task_table(heading, "whole", "half", rows)
 
 
 # --part readouts writes readouts.json under the default objective; the same run under the earlier defaults (the
@@ -661,6 +709,7 @@ def report() -> str:
     lines += _crop_seeds_table()
     lines += _objective_seeds_table()
     lines += _bn_stats_table()
+    lines += _interpolation_table()
     lines += _mimic_by_task_table()
     lines += _readouts_table()
     lines += _frozen_crops_table()

@@ -14,7 +14,16 @@ from ..tcs.classifier import TCSClassifier
 from .base import FewShotMethod, ItemSet
 
 # The TCSClassifier settings that "auto" (or the data) decides at fit time; records keep what they became.
-RESOLVED = ("image_size", "clean_crop", "train_stages", "lr", "bn_stats", "lambda_mimic", "readout")
+RESOLVED = (
+    "image_size",
+    "clean_crop",
+    "train_stages",
+    "lr",
+    "bn_stats",
+    "weight_interpolation",
+    "lambda_mimic",
+    "readout",
+)
 
 
 class StudentMethod(FewShotMethod):

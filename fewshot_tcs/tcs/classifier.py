@@ -27,7 +27,7 @@ from ..features import FeatureSet
 from ..features.teachers import TeacherFeatures, teacher_pass
 from ..features.views import ViewTransform, centre_square
 from ..linear_probe import class_scores, fit_logistic
-from .adaptation import choose_bn_stats, choose_lr, choose_train_stages
+from .adaptation import choose_bn_stats, choose_lr, choose_train_stages, choose_weight_interpolation
 from .coords import CoordinateSystem
 from .losses import ELSH
 from .objective import CrossEntropyObjective, TailoredKDObjective, TCSObjective, tailored_probe_logits
@@ -144,6 +144,11 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
             training images: each batch's in training, then ``recalibrate_bn``), or "auto": "pretrained" for a
             pretrained student on photographs, else "measured" (see ``tcs.adaptation``). ``bn_stats_`` is the
             one used.
+        weight_interpolation: the share of training's change to the student's weights that it keeps: the trained
+            weights become ``initial + weight_interpolation * (trained - initial)`` (WiSE-FT), 1 keeping all of it;
+            or "auto": 0.5 for a pretrained student on photographs under the objectives with coordinates (whose
+            student starts as a classifier), else 1 (see ``tcs.adaptation``).
+            ``weight_interpolation_`` is the one used.
         recalibrate_bn: with measured statistics, measure them once after training over every training image
             and view, instead of keeping the running averages of the last steps.
         teacher_pretrained: False runs the teacher with random weights (cost measurements, tests).
@@ -191,6 +196,7 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
         head_lr: float = 3e-3,
         weight_decay: float = 1e-4,
         bn_stats: str = "auto",
+        weight_interpolation: float | str = "auto",
         recalibrate_bn: bool = True,
         teacher_pretrained: bool = True,
         teacher_weights: str | os.PathLike | None = None,
@@ -232,6 +238,7 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
         self.head_lr = head_lr
         self.weight_decay = weight_decay
         self.bn_stats = bn_stats
+        self.weight_interpolation = weight_interpolation
         self.recalibrate_bn = recalibrate_bn
         self.teacher_pretrained = teacher_pretrained
         self.teacher_weights = teacher_weights
@@ -348,6 +355,11 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
         )
         self.lr_ = choose_lr(images, self.student_pretrained_, self.objective) if self.lr == "auto" else float(self.lr)
         self.bn_stats_ = choose_bn_stats(images, self.student_pretrained_) if self.bn_stats == "auto" else self.bn_stats
+        self.weight_interpolation_ = (
+            choose_weight_interpolation(images, self.student_pretrained_, self.objective)
+            if self.weight_interpolation == "auto"
+            else float(self.weight_interpolation)
+        )
         split = split_backbone(body, self.train_stages_)
         if split is not None:
             bank.encode(split[0], device)
@@ -372,6 +384,7 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
             seed=self.seed,
             recalibrate_bn=self.recalibrate_bn,
             keep_bn_stats=self.bn_stats_ == "pretrained",
+            weight_interpolation=self.weight_interpolation_,
         )
         self.log_: TrainingLog = train_student(
             student, bank, y, objective, config, selector=selector, device=device, quiet=self.quiet
@@ -640,8 +653,9 @@ _REALS = {
     "temperature": (0, None, True),
     "decision_weight": (0, 1, False),
     "drop_fraction": (0, 1, True),
+    "weight_interpolation": (0, 1, False),
 }
-_MAY_BE_AUTO = {"lambda_mimic", "lr"}
+_MAY_BE_AUTO = {"lambda_mimic", "lr", "weight_interpolation"}
 
 
 def _check_numbers(clf: TCSClassifier) -> None:

@@ -125,6 +125,7 @@ class TrainConfig:
     amp: bool = True
     recalibrate_bn: bool = True
     keep_bn_stats: bool = False
+    weight_interpolation: float = 1.0
 
 
 @dataclass
@@ -214,6 +215,7 @@ def train_student(
     student.to(device, memory_format=torch.channels_last).train()
     if config.keep_bn_stats:
         keep_batch_norm_statistics(student)
+    initial = _trainable_copy(student) if config.weight_interpolation < 1 else None
     parallel = distributed.init()
     trained = student
     if parallel:
@@ -257,6 +259,8 @@ def train_student(
             )
         log.losses.append(value)
         log.parts.append({k: float(v) for k, v in parts.items()})
+    if initial is not None:
+        interpolate_weights(student, initial, config.weight_interpolation)
     if config.recalibrate_bn and not config.keep_bn_stats:
         recalibrate_batch_norm(student.body, bank, device)
     log.steps = len(log.losses)
@@ -271,6 +275,19 @@ def keep_batch_norm_statistics(student: Student) -> None:
     for module in student.modules():
         if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
             module.eval()
+
+
+def _trainable_copy(student: Student) -> dict[str, torch.Tensor]:
+    return {name: p.detach().clone() for name, p in student.named_parameters() if p.requires_grad}
+
+
+@torch.no_grad()
+def interpolate_weights(student: Student, initial: dict[str, torch.Tensor], alpha: float) -> None:
+    """Move each trained parameter to ``initial + alpha * (trained - initial)`` (WiSE-FT, Wortsman et al. 2022):
+    part of the way back to where training started, which keeps more of what the pretrained student knew."""
+    for name, param in student.named_parameters():
+        if name in initial:
+            param.lerp_(initial[name].to(param.device), 1 - alpha)
 
 
 @torch.no_grad()

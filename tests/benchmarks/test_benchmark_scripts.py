@@ -213,6 +213,7 @@ def test_photo_quality_report_pairs_the_default_with_each_baseline(tmp_path, mon
     allway += [record(photos.DEFAULT_BN_MEASURED, e, 0.55) for e in (0, 1)]  # the default before bn_stats="auto"
     allway += [record(kd, 0, 0.7) for kd in ("student-kd", "student-kd/bn-measured")]
     allway += [record(kd, 1, 0.5) for kd in ("student-kd", "student-kd/bn-measured")]
+    allway += [record(photos.KD_INTERPOLATED, e, 0.5) for e in (0, 1)]
     (tmp_path / "allway" / "allway-16s.jsonl").write_text("".join(json.dumps(r) + "\n" for r in allway))
     (tmp_path / "allway-sweep" / "no-tailoring").mkdir(parents=True)
     swept = [record(photos.DEFAULT, 0, 0.65), record(photos.DEFAULT, 1, 0.65), record(photos.DEFAULT, 2, 0.1)]
@@ -226,17 +227,22 @@ def test_photo_quality_report_pairs_the_default_with_each_baseline(tmp_path, mon
         (tmp_path / "allway-sweep" / name).mkdir()
         many = [record(photos.DEFAULT, e, accuracy - 0.1) for e in range(3)]
         (tmp_path / "allway-sweep" / name / "allway-100s.jsonl").write_text("".join(json.dumps(r) + "\n" for r in many))
-    default = [record(photos.DEFAULT, e, 0.85) for e in range(2)]
+    default = [record(photos.DEFAULT_NO_INTERPOLATION, e, 0.85) for e in range(2)]
+    default += [record(photos.DEFAULT, e, 0.9) for e in range(2)]
     (tmp_path / "binary" / "baselines").mkdir()
     (tmp_path / "binary" / "baselines" / "cifar10-2w16s.jsonl").write_text(
         "".join(json.dumps(r) + "\n" for r in default)
     )
     table = photos.report()
     assert "| CIFAR-10 all-way | 10 | 100 | 3 | 70.00 +- 0.00 | 80.00 +- 0.00 | -10.00 +- 0.00 |" in table
-    assert f"| {photos.MIMIC_1} | 90.00 +- 0.00 | 2.0 | -5.00 +- 0.00 |" in table, "the two-class episodes' table"
-    assert f"| {photos.DEFAULT_BN_MEASURED} | 80.00 +- 0.00 | 2.0 | +5.00 +- 0.00 |" in table, "config tkd-m0.1"
+    assert f"| {photos.MIMIC_1} | 90.00 +- 0.00 | 2.0 | +0.00 +- 0.00 |" in table, "the two-class episodes' table"
+    assert f"| {photos.DEFAULT_BN_MEASURED} | 80.00 +- 0.00 | 2.0 | +10.00 +- 0.00 |" in table, "config tkd-m0.1"
     bn_stats = "| CIFAR-10 episodes | 2 | 16 | student-tcs-kd | 2 | 80.00 +- 0.00 | 85.00 +- 0.00 | +5.00 +- 0.00 |"
     assert bn_stats in table, "batch-norm statistics kept against measured, paired"
+    interpolated = "| CIFAR-10 episodes | 2 | 16 | student-tcs-kd | 2 | 85.00 +- 0.00 | 90.00 +- 0.00 | +5.00 +- 0.00 |"
+    assert interpolated in table, "half of training's change kept against the whole, paired"
+    kd = "| CIFAR-10 all-way | 10 | 16 | student-kd | 2 | 60.00 +- 127.06 | 50.00 +- 0.00 | -10.00 +- 127.06 |"
+    assert kd in table, "KD interpolated against KD as auto leaves it"
     assert "| CIFAR-10 all-way | 10 | 16 | student-kd | 2 | 60.00 +- " in table, "every student, not only the default"
     assert "| no-tailoring | 2 |" in table and "| tkd-m1 |" not in table, "the 16-shot sweep table reads 16 shots"
     assert "| no-tailoring | 2 | 65.00 +- 0.00 | +5.00 +- 0.00 | +5.00 +- " in table, "paired by the shared seeds"
@@ -266,6 +272,7 @@ def test_photo_quality_reports_crops_and_readouts_paired(tmp_path, monkeypatch):
     records += [sweep("crop-auto-seed2", 2, 0.1, 0.1, objective="tcs-kd"), sweep("crop1-seed2", 2, 0.9, 0.9)]
     records += [sweep(f"tkd-mimic0.1{'-seed1' * s}", s, 0.9, 0.93, objective="tcs-kd") for s in (0, 1)]
     records += [sweep(f"tkd-bnauto{'-seed1' * s}", s, 0.9, 0.95, objective="tcs-kd") for s in (0, 1)]
+    records += [sweep(f"tkd-wise{'-seed1' * s}", s, 0.9, 0.96, objective="tcs-kd") for s in (0, 1)]
     (tmp_path / "hymenoptera-sweep.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
     rows = [{"linear": 0.6, "ncm": 0.6, "probe": 0.5}, {"linear": 0.6, "ncm": 0.6, "probe": 0.7}]
     (tmp_path / "readouts.json").write_text(json.dumps({"cifar10-5w5s": rows}))
@@ -287,6 +294,8 @@ def test_photo_quality_reports_crops_and_readouts_paired(tmp_path, monkeypatch):
         "| ants and bees | 2 | 121 and 124 (all) | student-tcs-kd | 2 | 93.00 +- 0.00 | 95.00 +- 0.00 | +2.00 +- "
     )
     assert bn_stats in table, "the default with its batch-norm statistics kept, against measured, paired by seed"
+    interpolated = bn_stats.replace("93.00 +- 0.00 | 95.00", "95.00 +- 0.00 | 96.00").replace("+2.00", "+1.00")
+    assert interpolated in table, "half of training's change kept against the whole, paired by seed"
     assert "| net | 160 | 90.00 | 95.00 |" in table
 
 

@@ -4,12 +4,14 @@ from PIL import Image
 
 from fewshot_tcs.tcs.adaptation import (
     PHOTO_LR,
+    PHOTO_WEIGHT_INTERPOLATION,
     SCRATCH_LR,
     SCRATCH_LR_PAPER_OBJECTIVE,
     SINGLE_CHANNEL_LR,
     choose_bn_stats,
     choose_lr,
     choose_train_stages,
+    choose_weight_interpolation,
 )
 
 
@@ -30,6 +32,16 @@ def test_a_pretrained_student_keeps_its_batch_norm_statistics_on_photographs_onl
         assert choose_bn_stats(images("L"), pretrained=True) == "measured"
         assert choose_bn_stats(images("RGB"), pretrained=False) == "measured"
     assert caplog.text.count("bn_stats=") == 3
+
+
+def test_a_pretrained_student_keeps_part_of_its_training_on_photographs_under_a_coordinate_objective(caplog):
+    with caplog.at_level(logging.INFO):
+        for objective in ("tcs-kd", "tcs"):
+            assert choose_weight_interpolation(images("RGB"), True, objective) == PHOTO_WEIGHT_INTERPOLATION < 1
+        assert choose_weight_interpolation(images("RGB"), True, "ce") == 1, "its head starts random"
+        assert choose_weight_interpolation(images("L"), True, "tcs-kd") == 1
+        assert choose_weight_interpolation(images("RGB"), False, "tcs-kd") == 1
+    assert caplog.text.count("weight_interpolation=") == 5
 
 
 def test_single_channel_images_train_the_whole_student_faster(caplog):

@@ -198,6 +198,15 @@ def test_the_batch_norm_statistics_bn_stats_chooses_reach_the_trainer(tmp_path, 
     assert (auto.bn_stats_, given.bn_stats_) == ("measured", "pretrained") and kept == [False, True]
 
 
+def test_the_weight_interpolation_chosen_reaches_the_trainer(tmp_path, train_configs):
+    x, y = class_images()
+    auto = TCSClassifier(**params(cache_dir=tmp_path, steps=2)).fit((x, y))
+    given = TCSClassifier(**params(cache_dir=tmp_path, steps=2, weight_interpolation=0.25)).fit((x, y))
+    shares = [config.weight_interpolation for config in train_configs]
+    # From scratch there is nothing pretrained to return to (the pretrained rule: test_adaptation).
+    assert (auto.weight_interpolation_, given.weight_interpolation_) == (1.0, 0.25) and shares == [1.0, 0.25]
+
+
 def test_params_are_kept_as_given():
     clf = TCSClassifier(**params(keep=0.25))
     assert clf.get_params()["keep"] == 0.25
@@ -386,6 +395,7 @@ def test_bad_input(tmp_path):
         (dict(device="gpu"), "'gpu' is not a torch device"),
         (dict(teacher_runtime="onnx"), "teacher_runtime must be one of"),
         (dict(bn_stats="frozen"), "bn_stats must be one of"),
+        (dict(weight_interpolation=1.5), "weight_interpolation must be a finite number >= 0 and <= 1 or 'auto'"),
         (dict(clean_crop=0), "clean_crop must be a number in"),
         (dict(clean_crop=1.5), "clean_crop must be a number in"),
         (dict(clean_crop="whole"), "clean_crop must be a number in"),

@@ -1,3 +1,5 @@
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -227,3 +229,20 @@ def test_a_student_with_a_frozen_part_trains_only_its_tail_on_cached_inputs():
     assert any(not torch.equal(a, b) for a, b in zip(tail_before, tail.parameters(), strict=True))
     x = bank.pixels(torch.arange(2), torch.zeros(2, dtype=torch.long), torch.device("cpu"))
     torch.testing.assert_close(student.eval().coords(frozen(x)), student.projector(body(x)), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.5])
+def test_weight_interpolation_moves_the_trained_weights_back_towards_where_they_started(alpha):
+    pics = images(12)
+    bank = ViewBank.build(pics, [str(i) for i in range(12)], 12, (0.5,) * 3, (0.5,) * 3, views=2)
+    labels = torch.tensor([0, 1, 2] * 2 + [-1] * 6)
+    initial = make_student(r=3)
+    students = {}
+    for share in (1.0, alpha):
+        students[share] = copy.deepcopy(initial)
+        config = TrainConfig(steps=5, batch_size=4, lr=1e-2, weight_interpolation=share)
+        train_student(students[share], bank, labels, CrossEntropyObjective(labels), config, quiet=True)
+    start, trained, kept = (dict(s.named_parameters()) for s in (initial, students[1.0], students[alpha]))
+    for name, param in kept.items():
+        assert not torch.equal(trained[name], start[name]), f"{name} trains"
+        torch.testing.assert_close(param, start[name] + alpha * (trained[name] - start[name]))
