@@ -133,6 +133,7 @@ def run_sweep(n_episodes: int, configs: list[list[str]]) -> None:
 
 
 BINARY_SHOTS, BINARY_QUERIES, BINARY_EPISODES = (5, 16), 50, 30
+ALL_ANTS = "121 and 124 (all)"  # the labelled photos a class of ants and bees' whole training folder
 
 
 def run_binary_sweep(configs: list[list[str]]) -> None:
@@ -545,7 +546,7 @@ def _mimic_by_task_table() -> list[str]:
     for k, light, heavy in (
         ("16", "tkd-k16-m0.1", "tkd-k16-m1"),
         ("40", "tkd-k40-m0.1", "tkd-k40-m1"),
-        ("121 and 124 (all)", "tkd-mimic0.1", "tkd-default"),
+        (ALL_ANTS, "tkd-mimic0.1", "tkd-default"),
     ):
         _, (a, b) = _folder_seeds(**{light: "tcs-kd", heavy: "tcs-kd"})
         pairs.append(("ants and bees", 2, k, [r["val_accuracy"] for r in a], [r["val_accuracy"] for r in b]))
@@ -566,7 +567,7 @@ def _mimic_by_task_table() -> list[str]:
 
 
 def _change_by_task_rows(befores: list[str], afters: list[str], ants: tuple) -> list[tuple]:
-    """Rows (data, classes, labelled a class, student, n, accuracies before, after) for a change of default:
+    """Rows (data, classes, labelled a class, student, accuracies before, after) for a change of default:
     each student's records under a name in ``befores`` against the same student's under the name in ``afters``
     (the same position) on the CIFAR-10 protocols, and ants and bees' folder-sweep config families ``ants``
     ((labelled a class, before, after), the default student), paired by episode or seed; rows without a pair
@@ -604,9 +605,6 @@ def _change_by_task_table(heading: str, before: str, after: str, rows: list[tupl
         cells = f"{_cell(a)} | {_cell(b)} | {_cell(np.subtract(b, a), signed=True)}"
         lines.append(f"| {data} | {classes} | {k} | {student} | {len(a)} | {cells} |")
     return lines
-
-
-ALL_ANTS = "121 and 124 (all)"
 
 
 def _bn_stats_table() -> list[str]:
