@@ -1,6 +1,7 @@
 """Students against the teacher's own probe on natural images: CIFAR-10 episodes, all-way K-shot, ants and bees.
 
     python benchmarks/photo_quality.py --part episodes --episodes 30   # CIFAR-10 5-way 5-shot, 20 unlabelled/class
+    python benchmarks/photo_quality.py --part episodes --episodes 60 --methods student-kd student-tcs-kd
     python benchmarks/photo_quality.py --part allway                   # CIFAR-10 all-way K-shot, 3 seeds
     python benchmarks/photo_quality.py --part folder                   # ants and bees through `fewshot-tcs fit`
     python benchmarks/photo_quality.py --report                        # the tables from what has run so far
@@ -64,6 +65,9 @@ FIRST_TCS_KD = "student-tcs-kd/first-settings"
 SWEEP_BASE = {"decision_C": "cv", "temperature": 2.0, "lambda_mimic": 10.0}
 # The default at mimic weight 1 (before 0.1): the sweep configs were measured as changes to it.
 MIMIC_1 = "student-tcs-kd/mimic-1"
+# The default without its coordinate mimic (lambda_mimic=0): a sweep config (decision_C and temperature at their
+# defaults, so only the mimic differs), shown under this name beside KD on the 5-way 5-shot episodes.
+NO_MIMIC, DEFAULT_NO_MIMIC = "tkd-m0", "student-tcs-kd/mimic-0"
 FEATURE_METHODS = ["protonet", "logistic-cv"]
 STUDENT_PARAMS = {"backbone": TEACHER, "student": STUDENT, "teacher_views": VIEWS}
 # Student records from before bn_stats="auto" (batch-norm statistics measured on each task's images, not kept
@@ -110,11 +114,17 @@ def student_methods() -> list:
 ALLWAY_SHOTS, ALLWAY_STUDENT_SHOTS = (1, 2, 4, 8, 16), (16,)
 
 
-def run_episodes(n_episodes: int, shots: int) -> None:
+def run_episodes(n_episodes: int, shots: int, only: list[str] | None = None) -> None:
+    """Every method (or those named in ``only``) on the first CIFAR-10 episodes of ``shots`` labelled images a class."""
     episodes = load_episodes(named_episodes(f"cifar10/5w{shots}s"))[:n_episodes]
+    methods = FEATURE_METHODS + student_methods()
+    names = [m if isinstance(m, str) else m.name for m in methods]
+    unknown = sorted(set(only or ()) - set(names))
+    if unknown:
+        raise SystemExit(f"--methods: unknown {unknown}; choose from {names}")
     benchmark(
         "cifar10",
-        methods=FEATURE_METHODS + student_methods(),
+        methods=[m for m, name in zip(methods, names, strict=True) if not only or name in only],
         backbone=TEACHER,
         episodes=episodes,
         views=VIEWS,
@@ -689,6 +699,21 @@ def _frozen_crops_table() -> list[str]:
     return lines
 
 
+def _longer_run_table() -> list[str]:
+    """KD, the default and the default without its mimic (the sweep's ``NO_MIMIC``) on every CIFAR-10 5-way 5-shot
+    episode all three ran, when that is more than the main table's (``--part episodes --methods``)."""
+    path = RESULTS / "cifar10-5w5s.jsonl"
+    records = _records(path)
+    no_mimic = _records(SWEEP / NO_MIMIC / path.name).get(StudentTCSKD.name)
+    if no_mimic:
+        records[DEFAULT_NO_MIMIC] = no_mimic
+    longer = {m: records[m] for m in ("student-kd", DEFAULT_NO_MIMIC, DEFAULT) if m in records}
+    every = [records[m] for m in ["protonet", *BASELINES, DEFAULT] if m in records]
+    if len(longer) < 2 or len(set.intersection(*map(set, longer.values()))) <= len(set.intersection(*map(set, every))):
+        return []
+    return _table("CIFAR-10 5-way 5-shot, the same, on the episodes run for these methods", longer, list(longer))
+
+
 def report() -> str:
     lines = []
     for shots in (5, 1):
@@ -696,6 +721,7 @@ def report() -> str:
         if path.exists():
             title = f"CIFAR-10 5-way {shots}-shot, 15 queries and 20 unlabelled (train split) per class"
             lines += _table(title, _records(path), ["protonet", *BASELINES, DEFAULT])
+            lines += _longer_run_table() if shots == 5 else []
     lines += _binary_table()
     for k in ALLWAY_SHOTS:
         path = RESULTS / "allway" / f"allway-{k}s.jsonl"
@@ -747,13 +773,14 @@ def main() -> None:
     parser.add_argument("--config", nargs="+", action="append", default=[], help="sweep: NAME KEY=VALUE ...")
     parser.add_argument("--episodes", type=int, default=30)
     parser.add_argument("--shots", type=int, choices=[1, 5], default=5)
+    parser.add_argument("--methods", nargs="+", help="episodes: only these methods (e.g. to run two on more episodes)")
     parser.add_argument("--allway-shots", type=int, default=ALLWAY_STUDENT_SHOTS[-1], help="allway-sweep: K a class")
     parser.add_argument("--report", action="store_true", help="print the tables of what has run")
     args = parser.parse_args()
     if args.report:
         print(report())
     elif args.part == "episodes":
-        run_episodes(args.episodes, args.shots)
+        run_episodes(args.episodes, args.shots, args.methods)
     elif args.part == "allway":
         run_allway()
     elif args.part == "sweep":

@@ -318,3 +318,16 @@ def test_fit_speed_runs_every_configuration(capsys):
     results = script("fit_speed").main(["--classes", "2", "--per-class", "3", "--held-out", "4", "--threads", "1"])
     assert set(results) == {"before", "after, first fit", "after"}
     assert all(0 <= r["accuracy"] <= 1 and r["fit"] > 0 for r in results.values())
+
+
+def test_photo_quality_episodes_runs_only_the_methods_named(monkeypatch):
+    photos = script("photo_quality")
+    calls = []
+    monkeypatch.setattr(photos, "load_episodes", lambda path: list(range(100)))
+    monkeypatch.setattr(photos, "benchmark", lambda source, methods, episodes, **_: calls.append((methods, episodes)))
+    photos.run_episodes(60, 5, ["student-kd", "student-tcs-kd"])
+    methods, episodes = calls[0]
+    assert [m.name for m in methods] == ["student-kd", "student-tcs-kd"] and episodes == list(range(60))
+    with pytest.raises(SystemExit, match="unknown \\['student-kdd'\\]; choose from"):
+        photos.run_episodes(60, 5, ["student-kdd"])
+    assert len(calls) == 1, "a misspelt name stops before any method runs"
