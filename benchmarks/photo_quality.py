@@ -98,6 +98,7 @@ BASELINES = [
     MIMIC_1,
     *HEAD_READOUTS,
 ]
+TABLE_ORDER = ["protonet", *BASELINES, DEFAULT]  # the rows of the 5-way and all-way tables
 
 
 def student_methods() -> list:
@@ -699,16 +700,14 @@ def _frozen_crops_table() -> list[str]:
     return lines
 
 
-def _longer_run_table() -> list[str]:
+def _longer_run_table(records: dict[str, dict[int, dict]]) -> list[str]:
     """KD, the default and the default without its mimic (the sweep's ``NO_MIMIC``) on every CIFAR-10 5-way 5-shot
-    episode all three ran, when that is more than the main table's (``--part episodes --methods``)."""
-    path = RESULTS / "cifar10-5w5s.jsonl"
-    records = _records(path)
-    no_mimic = _records(SWEEP / NO_MIMIC / path.name).get(StudentTCSKD.name)
-    if no_mimic:
-        records[DEFAULT_NO_MIMIC] = no_mimic
-    longer = {m: records[m] for m in ("student-kd", DEFAULT_NO_MIMIC, DEFAULT) if m in records}
-    every = [records[m] for m in ["protonet", *BASELINES, DEFAULT] if m in records]
+    episode all three ran, when that is more than the main table's (``--part episodes --methods``); ``records`` are
+    the main table's."""
+    no_mimic = _records(SWEEP / NO_MIMIC / "cifar10-5w5s.jsonl").get(StudentTCSKD.name)
+    candidates = {"student-kd": records.get("student-kd"), DEFAULT_NO_MIMIC: no_mimic, DEFAULT: records.get(DEFAULT)}
+    longer = {m: found for m, found in candidates.items() if found}
+    every = [records[m] for m in TABLE_ORDER if m in records]
     if len(longer) < 2 or len(set.intersection(*map(set, longer.values()))) <= len(set.intersection(*map(set, every))):
         return []
     return _table("CIFAR-10 5-way 5-shot, the same, on the episodes run for these methods", longer, list(longer))
@@ -720,14 +719,16 @@ def report() -> str:
         path = RESULTS / f"cifar10-5w{shots}s.jsonl"
         if path.exists():
             title = f"CIFAR-10 5-way {shots}-shot, 15 queries and 20 unlabelled (train split) per class"
-            lines += _table(title, _records(path), ["protonet", *BASELINES, DEFAULT])
-            lines += _longer_run_table() if shots == 5 else []
+            records = _records(path)
+            lines += _table(title, records, TABLE_ORDER)
+            if shots == 5:
+                lines += _longer_run_table(records)
     lines += _binary_table()
     for k in ALLWAY_SHOTS:
         path = RESULTS / "allway" / f"allway-{k}s.jsonl"
         if path.exists():
             title = f"CIFAR-10 all-way {k}-shot (10 classes, whole test split of 10,000), seeds 0-2"
-            lines += _table(title, _records(path), ["protonet", *BASELINES, DEFAULT])
+            lines += _table(title, _records(path), TABLE_ORDER)
     lines += _sweep_table()
     lines += _allway_sweep_table()
     lines += _crop_seeds_table()
