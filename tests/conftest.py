@@ -100,3 +100,22 @@ def tiny_fit() -> dict:
         teacher_views=0,
         student_views=1,
     )
+
+
+@pytest.fixture
+def colour_photos():
+    """3 classes x 4 colour 'photos' of 512 x 384 px, each class its own colour, with the pretrained student
+    (``mobilenetv2_100``, pip-shipped weights) at hand; skips without its weights."""
+    from fewshot_tcs.backbones import WeightsNotFoundError, create_backbone
+    from fewshot_tcs.data import ArraySource
+
+    try:
+        create_backbone("mobilenetv2_100", pretrained=True)
+    except WeightsNotFoundError as error:
+        pytest.skip(f"no offline mobilenetv2_100 weights: {error}")
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(3), 4)
+    palette = np.array([[200, 30, 30], [30, 200, 30], [30, 30, 200]])
+    noise = rng.integers(-30, 30, (12, 384, 512, 3))
+    images = np.clip(palette[labels][:, None, None, :] + noise, 0, 255).astype(np.uint8)
+    return ArraySource(images, labels, name="photos")

@@ -130,6 +130,7 @@ def _fit(args: argparse.Namespace) -> int:
         image_size=args.image_size,
         clean_crop=args.clean_crop,
         readout=args.readout,
+        weight_interpolation=args.weight_interpolation,
         objective=args.objective,
         quiet=args.quiet,
     )
@@ -184,7 +185,7 @@ def _image_size(value: str) -> int | str:
     return value if value == "auto" else int(value)
 
 
-def _clean_crop(value: str) -> float | str:
+def _fraction_or_auto(value: str) -> float | str:
     return value if value == "auto" else float(value)
 
 
@@ -278,7 +279,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fit.add_argument(
         "--clean-crop",
-        type=_clean_crop,
+        type=_fraction_or_auto,
         default=defaults.CLEAN_CROP,
         help="central fraction of each image's centred square the student sees, or auto (a tighter crop for large "
         "photographs, to keep objects at the student's pretrained scale)",
@@ -289,6 +290,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=defaults.READOUT,
         help="linear: the trained head; ncm: nearest class mean; probe: a logistic probe on the trained student's "
         "features; auto: probe when every class has at least 16 images, else linear",
+    )
+    fit.add_argument(
+        "--weight-interpolation",
+        type=_fraction_or_auto,
+        default=defaults.WEIGHT_INTERPOLATION,
+        help="share of training's change to the student's weights it keeps (0: the pretrained network, 1: all of "
+        "training), or auto (0.5 for a pretrained student on photographs)",
     )
     fit.add_argument(
         "--objective",

@@ -121,12 +121,16 @@ def write_report_html(
     student: Estimate,
     teacher: Estimate,
     how: str,
+    own: Estimate | None = None,
     facts: list[tuple[str, str]],
     held: HeldOutPredictions,
     source: ImageSource,
 ) -> Path:
-    """Write the report; ``facts`` are (label, text) lines (classes, teacher, student, files)."""
-    models = (("deployed student", student), ("teacher's logistic probe (C by cross-validation)", teacher))
+    """Write the report; ``facts`` are (label, text) lines (classes, teacher, student, files); ``own`` is the
+    student backbone's own probe, untrained, where it was measured."""
+    models = [("deployed student", student), ("teacher's logistic probe (C by cross-validation)", teacher)]
+    if own is not None:
+        models.append(("student backbone's own probe, untrained, at the student's view", own))
     headline = "".join(
         f"<tr><td>{html.escape(label)}</td><td>{_percent(e.accuracy)}</td><td>{format_bounds(e.low, e.high)}</td></tr>"
         for label, e in models
@@ -138,7 +142,7 @@ def write_report_html(
 <h1>{html.escape(title)}</h1>
 <h2>Held-out accuracy</h2>
 <table class="headline"><tr><th>model</th><th>accuracy</th><th>95% interval</th></tr>{headline}</table>
-<p class="note">{html.escape(how)}; both on the same held-out images, never trained on.</p>
+<p class="note">{html.escape(how)}; all on the same held-out images, never trained on.</p>
 <h2>Per class</h2>
 {_per_class_table(held)}
 <h2>Confusion matrix (held-out images)</h2>

@@ -10,10 +10,11 @@ import numpy as np
 from sklearn.model_selection import StratifiedKFold
 
 from .. import distributed
+from ..backbones.errors import WeightsNotFoundError
 from ..data import FolderSource
 from ..evaluation.report import plot_spectrum
 from ..evaluation.results import confidence_interval, format_bounds, proportion_interval
-from ..methods import LogisticCV
+from ..methods import ItemSet, LogisticCV, StudentViewProbe
 from ..tcs import TCSClassifier
 from ..tcs.classifier import choose_readout
 from ..tcs.trainer import progress_label
@@ -76,6 +77,8 @@ def fit_folder(
         held_out.predicted += predicted
     teacher_scores = _teacher_probe_scores(settings, source, splits)
     student, teacher = (_estimate(scores, len(held_out.truth)) for scores in (student_scores, teacher_scores))
+    own_scores = _own_probe_scores(settings, source, splits)
+    own = _estimate(own_scores, len(held_out.truth)) if own_scores else None
     with progress_label(f"final model: student on all {len(source)} images"):
         final = TCSClassifier(**params).fit(source, unlabeled=unlabeled)
     if not distributed.is_main():  # under torchrun every rank trained the same student; rank 0 writes it
@@ -102,6 +105,7 @@ def fit_folder(
         title=f"fewshot-tcs fit: {source.root.name}",
         student=student,
         teacher=teacher,
+        own=own,
         how=how,
         facts=facts,
         held=held_out,
@@ -115,6 +119,7 @@ def fit_folder(
             f"- accuracy: {100 * student.accuracy:.1f} % ({interval}; {how})",
             f"- teacher's probe on the same held-out images: {100 * teacher.accuracy:.1f} % "
             f"(95% interval {format_bounds(teacher.low, teacher.high)})",
+            *([] if own is None else [_own_probe_line(own, student)]),
             f"- teacher: {final.backbone}; student: {facts[3][1]}, {facts[4][1]} coordinates kept",
             f"- model: {facts[5][1]}, spectrum plot: {spectrum}",
             f"- report with per-class accuracy, confusion matrix and the images it got wrong: {html}",
@@ -133,6 +138,37 @@ def _teacher_probe_scores(settings: TCSClassifier, source: FolderSource, splits:
         LogisticCV().fit(values[train], source.labels[train]).score(values[held], source.labels[held])
         for train, held in splits
     ]
+
+
+def _own_probe_scores(settings: TCSClassifier, source: FolderSource, splits: list) -> list[float]:
+    """Accuracy of the student backbone's own probe, untrained, at the student's view (``StudentViewProbe``) on
+    each split's held-out images; none for a student without pretrained weights."""
+    if not settings.student_pretrained:
+        return []
+    probe = StudentViewProbe(settings.student, image_size=settings.image_size, clean_crop=settings.clean_crop)
+    try:
+        return [
+            probe.fit(ItemSet(images=source.subset(train), labels=source.labels[train])).score(
+                ItemSet(images=source.subset(held)), source.labels[held]
+            )
+            for train, held in splits
+        ]
+    except WeightsNotFoundError:
+        return []
+
+
+def _own_probe_line(own: Estimate, student: Estimate) -> str:
+    """The report's line on the untrained student, with what to do when the distilled one did not beat it."""
+    line = (
+        f"- the student backbone's own probe, untrained, at the student's view, on the same held-out images: "
+        f"{100 * own.accuracy:.1f} % (95% interval {format_bounds(own.low, own.high)})"
+    )
+    if own.accuracy > student.accuracy:
+        line += (
+            "; training did not beat it here: `--weight-interpolation 0 --readout probe` ships that network "
+            "(the pretrained student and its probe)"
+        )
+    return line
 
 
 def _estimate(scores: list[float], total: int) -> Estimate:

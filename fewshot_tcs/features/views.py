@@ -62,6 +62,14 @@ def centre_square(width: int, height: int, fraction: float = 1.0) -> np.ndarray:
     )
 
 
+def clean_views(
+    images: Sequence[Image.Image], size: int, crop: float, mean: Sequence[float], std: Sequence[float]
+) -> torch.Tensor:
+    """The clean views ``(n, 3, size, size)`` of ``images`` (``centre_square`` at ``crop``), normalised."""
+    transform = ViewTransform((size, size), mean, std)
+    return torch.stack([transform(image, centre_square(*image.size, crop)) for image in images])
+
+
 class ViewTransform:
     """Image + view parameters -> normalised tensor ``(3, H, W)``, for any model's preprocessing."""
 

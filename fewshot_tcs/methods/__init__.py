@@ -10,7 +10,7 @@ from .base import FeatureMethod, FewShotMethod, ItemSet
 from .kd import StudentKD
 from .logistic import LogisticCV, LogisticProbe
 from .protonet import ProtoNet
-from .student_probe import StudentProbe
+from .student_probe import StudentProbe, StudentViewProbe
 from .students import StudentCE, StudentMethod, StudentTCS, StudentTCSKD
 from .tcs_probe import TCSProbe
 
@@ -39,6 +39,7 @@ for _method in (
     LogisticProbe,
     LogisticCV,
     StudentProbe,
+    StudentViewProbe,
     TCSProbe,
     StudentTCS,
     StudentTCSKD,
@@ -59,6 +60,7 @@ __all__ = [
     "StudentKD",
     "StudentMethod",
     "StudentProbe",
+    "StudentViewProbe",
     "StudentTCS",
     "StudentTCSKD",
     "TCSProbe",

@@ -66,9 +66,11 @@ class FewShotMethod(ClassifierMixin, BaseEstimator):
         return self.classes_[np.argmax(proba, axis=1)]
 
     def score(self, query: Any, y: Any = None) -> float:
-        """Accuracy on labelled queries."""
-        labels = query.labels if isinstance(query, ItemSet) else np.asarray(y)
-        return float(np.mean(self.predict(query) == labels))
+        """Accuracy on labelled queries: ``y``, or the labels an ItemSet carries."""
+        labels = query.labels if y is None and isinstance(query, ItemSet) else y
+        if labels is None:
+            raise ValueError("score needs the queries' labels: pass y, or an ItemSet with labels")
+        return float(np.mean(self.predict(query) == np.asarray(labels)))
 
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in self.get_params(deep=False).items())

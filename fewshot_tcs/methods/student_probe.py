@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import torch
 
 from ..features import extract_features, l2_normalize
+from ..features.views import clean_views
 from ..linear_probe import fit_logistic
+from ..tcs.resolution import choose_clean_crop, choose_image_size
 from .base import FewShotMethod, ItemSet
 
 
@@ -26,20 +29,74 @@ class StudentProbe(FewShotMethod):
         self.C = C
         self.cache_dir = cache_dir
 
-    def _features(self, items: ItemSet) -> np.ndarray:
+    def _backbone(self):
         from ..backbones import create_backbone
 
         if not hasattr(self, "backbone_"):
             self.backbone_ = create_backbone(self.student, pretrained=True)
-        found = extract_features(self.backbone_, items.images, cache_dir=self.cache_dir, quiet=True)
+        return self.backbone_
+
+    def _features(self, items: ItemSet) -> np.ndarray:
+        found = extract_features(self._backbone(), items.images, cache_dir=self.cache_dir, quiet=True)
         return l2_normalize(np.asarray(found.values, dtype=np.float32))
 
     def fit(self, support: ItemSet, y: Any = None, unlabeled: ItemSet | None = None) -> StudentProbe:
         if not isinstance(support, ItemSet) or support.images is None:
             raise ValueError(f"{self.name} needs the support's images (pass source= to evaluate)")
+        self._choose_view(support)
         self.model_ = fit_logistic(self._features(support), support.labels, self.C)
         self.classes_ = self.model_.classes_
         return self
 
+    def _choose_view(self, support: ItemSet) -> None:
+        """The native preprocessing needs no choice."""
+
     def predict_proba(self, query: ItemSet) -> np.ndarray:
         return self.model_.predict_proba(self._features(query))
+
+
+class StudentViewProbe(StudentProbe):
+    """The same probe at the view a TCS student of these images is given instead of the backbone's native one:
+    the input size and clean crop ``fit`` chooses from the support's images (``tcs.resolution``) or those given,
+    untrained.
+
+    The pretrained network ``fit`` starts from, read out as its probe readout reads it: what a student must beat
+    for its training to have been worth it (``weight_interpolation=0`` deploys this network). Its features are
+    not cached (they depend on the view chosen for each support).
+    """
+
+    name = "student-view-probe"
+
+    def __init__(
+        self,
+        student: str = "mobilenetv2_100",
+        C: float | str = "cv",
+        image_size: int | str = "auto",
+        clean_crop: float | str = "auto",
+        cache_dir: Any = None,
+        **_: Any,
+    ):
+        super().__init__(student, C, cache_dir)
+        self.image_size = image_size
+        self.clean_crop = clean_crop
+
+    def _choose_view(self, support: ItemSet) -> None:
+        info = self._backbone().info
+        images = [support.images.load(i) for i in range(len(support.images))]
+        native = int(info.input_size[-1])
+        self.image_size_ = choose_image_size(images, native) if self.image_size == "auto" else int(self.image_size)
+        self.clean_crop_ = (
+            choose_clean_crop(images, self.image_size_, native, info.crop_pct)
+            if self.clean_crop == "auto"
+            else float(self.clean_crop)
+        )
+
+    @torch.inference_mode()
+    def _features(self, items: ItemSet, batch_size: int = 256) -> np.ndarray:
+        backbone, source = self._backbone(), items.images
+        chunks = []
+        for start in range(0, len(source), batch_size):
+            images = [source.load(i) for i in range(start, min(len(source), start + batch_size))]
+            views = clean_views(images, self.image_size_, self.clean_crop_, backbone.info.mean, backbone.info.std)
+            chunks.append(backbone(views))
+        return l2_normalize(torch.cat(chunks).float().numpy())

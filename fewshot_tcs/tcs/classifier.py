@@ -25,7 +25,7 @@ from ..backbones.onnx_export import export_onnx
 from ..data import ImageSource, as_images, as_source
 from ..features import FeatureSet
 from ..features.teachers import TeacherFeatures, teacher_pass
-from ..features.views import ViewTransform, centre_square
+from ..features.views import clean_views
 from ..linear_probe import class_scores, fit_logistic
 from .adaptation import choose_bn_stats, choose_lr, choose_train_stages, choose_weight_interpolation
 from .coords import CoordinateSystem
@@ -142,8 +142,8 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
         bn_stats: the statistics the student's batch norms normalise with: "pretrained" (those of its
             pretraining, in training and after; their scales and shifts still train), "measured" (on the
             training images: each batch's in training, then ``recalibrate_bn``), or "auto": "pretrained" for a
-            pretrained student on photographs, else "measured" (see ``tcs.adaptation``). ``bn_stats_`` is the
-            one used.
+            pretrained student on photographs under the tcs-kd or ce objective, else "measured" (see
+            ``tcs.adaptation``). ``bn_stats_`` is the one used.
         weight_interpolation: the share of training's change to the student's weights that it keeps: the trained
             weights become ``initial + weight_interpolation * (trained - initial)`` (WiSE-FT), 1 keeping all of it;
             or "auto": 0.5 for a pretrained student on photographs under the objectives with coordinates (whose
@@ -196,7 +196,7 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
         head_lr: float = 3e-3,
         weight_decay: float = 1e-4,
         bn_stats: str = "auto",
-        weight_interpolation: float | str = "auto",
+        weight_interpolation: float | str = defaults.WEIGHT_INTERPOLATION,
         recalibrate_bn: bool = True,
         teacher_pretrained: bool = True,
         teacher_weights: str | os.PathLike | None = None,
@@ -354,7 +354,11 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
             choose_train_stages(images, self.student_pretrained_) if self.train_stages == "auto" else self.train_stages
         )
         self.lr_ = choose_lr(images, self.student_pretrained_, self.objective) if self.lr == "auto" else float(self.lr)
-        self.bn_stats_ = choose_bn_stats(images, self.student_pretrained_) if self.bn_stats == "auto" else self.bn_stats
+        self.bn_stats_ = (
+            choose_bn_stats(images, self.student_pretrained_, self.objective)
+            if self.bn_stats == "auto"
+            else self.bn_stats
+        )
         self.weight_interpolation_ = (
             choose_weight_interpolation(images, self.student_pretrained_, self.objective)
             if self.weight_interpolation == "auto"
@@ -506,12 +510,11 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
         # preprocessed for the student goes to ``model_`` directly.
         source = as_images(images)
         p = self.preprocessing_
-        transform = ViewTransform((p["size"], p["size"]), p["mean"], p["std"])
         crop = p.get("crop", 1.0)  # models saved before the clean crop took the whole square
         for start in range(0, len(source), batch_size or len(source)):
             stop = min(len(source), start + (batch_size or len(source)))
             images = [source.load(i) for i in range(start, stop)]
-            yield torch.stack([transform(image, centre_square(*image.size, crop)) for image in images])
+            yield clean_views(images, p["size"], crop, p["mean"], p["std"])
 
     @torch.inference_mode()
     def logits(self, images: Any, batch_size: int = 256) -> np.ndarray:

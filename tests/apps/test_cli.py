@@ -49,8 +49,10 @@ def test_fit_writes_a_model_that_predict_uses(character_folder, tmp_path, capsys
     assert (out / "model" / "model.safetensors").is_file() and (out / "model" / "student.onnx").is_file()
     assert (out / "report.md").is_file() and (out / "spectrum.png").is_file()
     assert "teacher's probe on the same held-out images" in report
+    assert "the student backbone's own probe, untrained, at the student's view, on the same held-out" in report
     html = (out / "report.html").read_text()
     assert "Confusion matrix" in html and "teacher&#x27;s logistic probe" in html
+    assert "student backbone&#x27;s own probe, untrained" in html
     assert main(["-q", "predict", str(out / "model"), str(character_folder / "char1")]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0] == "image\tclass\tprobability" and len(lines) == 7
@@ -65,13 +67,13 @@ def test_fit_writes_a_model_that_predict_uses(character_folder, tmp_path, capsys
 def test_fit_cross_validates_small_folders(character_folder, tmp_path, capsys):
     for extra in sorted((character_folder / "char0").iterdir())[3:]:
         extra.unlink()
-    options = ["--readout", "probe", "--clean-crop", "0.9", "--objective", "tcs"]
+    options = ["--readout", "probe", "--clean-crop", "0.9", "--objective", "tcs", "--weight-interpolation", "0"]
     assert main(["-q", "fit", str(character_folder), "--out", str(tmp_path / "run"), *FAST, *options]) == 0
     out = capsys.readouterr().out
     assert "3-fold cross-validation" in out and "tcs objective, probe readout" in out
     config = json.loads((tmp_path / "run" / "model" / "config.json").read_text())
     assert config["readout"] == "probe" and config["preprocessing"]["crop"] == 0.9
-    assert config["params"]["objective"] == "tcs"
+    assert config["params"]["objective"] == "tcs" and config["params"]["weight_interpolation"] == 0
 
 
 def test_fit_scores_the_readout_it_ships(character_folder, tmp_path, monkeypatch):
@@ -176,7 +178,16 @@ def test_the_cli_defaults_are_the_librarys():
 
     library = {k: p.default for k, p in inspect.signature(TCSClassifier).parameters.items()}
     fit = build_parser().parse_args(["fit", "photos"])
-    settings = ("backbone", "student", "steps", "image_size", "clean_crop", "readout", "objective")
+    settings = (
+        "backbone",
+        "student",
+        "steps",
+        "image_size",
+        "clean_crop",
+        "readout",
+        "weight_interpolation",
+        "objective",
+    )
     assert {k: getattr(fit, k) for k in settings} == {k: library[k] for k in settings}
     bench_library = {k: p.default for k, p in inspect.signature(benchmark).parameters.items()}
     bench = build_parser().parse_args(["bench", "omniglot-small"])

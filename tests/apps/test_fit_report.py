@@ -39,6 +39,7 @@ def report(tmp_path):
         title="fewshot-tcs fit: <photos>",
         student=Estimate(0.75, 0.47, 0.91),
         teacher=Estimate(0.83, 0.55, 0.95),
+        own=Estimate(0.92, 0.65, 0.99),
         how="held-out quarter, 12 images, Wilson score interval",
         facts=[("teacher", "efficientnet_lite2"), ("student", "mobilenetv2_100 at 128 px")],
         held=held,
@@ -53,7 +54,7 @@ def test_the_report_is_self_contained_and_complete(report):
     assert not re.search(r"""(src|href)=["'](?!data:)""", text), "nothing is fetched from outside the file"
     assert "<script" not in text
     assert text.count("<img ") == 3 and text.count("data:image/jpeg;base64,") == 3
-    assert "75.0 %" in text and "83.0 %" in text and text.count("3 of 4") == 3
+    assert "75.0 %" in text and "83.0 %" in text and "92.0 %" in text and text.count("3 of 4") == 3
     assert text.count("<table") == 4
 
 

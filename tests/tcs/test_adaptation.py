@@ -26,12 +26,14 @@ def test_a_pretrained_student_on_photographs_fine_tunes_its_last_stages(caplog):
     assert "train_stages=" in caplog.text and "lr=" in caplog.text
 
 
-def test_a_pretrained_student_keeps_its_batch_norm_statistics_on_photographs_only(caplog):
+def test_a_pretrained_student_keeps_its_batch_norm_statistics_on_photographs_except_under_the_papers_objective(caplog):
     with caplog.at_level(logging.INFO):
-        assert choose_bn_stats(images("RGB"), pretrained=True) == "pretrained"
-        assert choose_bn_stats(images("L"), pretrained=True) == "measured"
-        assert choose_bn_stats(images("RGB"), pretrained=False) == "measured"
-    assert caplog.text.count("bn_stats=") == 3
+        assert choose_bn_stats(images("RGB"), pretrained=True, objective="tcs-kd") == "pretrained"
+        assert choose_bn_stats(images("L"), pretrained=True, objective="tcs-kd") == "measured"
+        assert choose_bn_stats(images("RGB"), pretrained=False, objective="tcs-kd") == "measured"
+        assert choose_bn_stats(images("RGB"), pretrained=True, objective="tcs") == "measured"
+        assert choose_bn_stats(images("RGB"), pretrained=True, objective="ce") == "pretrained"
+    assert caplog.text.count("bn_stats=") == 5
 
 
 def test_a_pretrained_student_keeps_part_of_its_training_on_photographs_under_a_coordinate_objective(caplog):
