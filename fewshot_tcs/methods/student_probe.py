@@ -60,9 +60,10 @@ class StudentViewProbe(StudentProbe):
     the input size and clean crop ``fit`` chooses from the support's images (``tcs.resolution``) or those given,
     untrained.
 
-    The pretrained network ``fit`` starts from, read out as its probe readout reads it: what a student must beat
-    for its training to have been worth it (``weight_interpolation=0`` deploys this network). Its features are
-    not cached (they depend on the view chosen for each support).
+    The pretrained network ``fit`` starts from, with a probe on its L2-normalised features (the fit's probe
+    readout takes them unnormalised): what a student must beat for its training to have been worth it
+    (``weight_interpolation=0`` deploys this network). Its features are not cached (they depend on the view
+    chosen for each support).
     """
 
     name = "student-view-probe"

@@ -1,4 +1,4 @@
-"""The student backbone's own probes, at its native view and at the view a TCS student is given."""
+"""The student backbone's own probe at the view a TCS student is given, and a method's score without labels."""
 
 import numpy as np
 import pytest
