@@ -214,6 +214,7 @@ def test_photo_quality_report_pairs_the_default_with_each_baseline(tmp_path, mon
     allway += [record(kd, 0, 0.7) for kd in ("student-kd", "student-kd/bn-measured")]
     allway += [record(kd, 1, 0.5) for kd in ("student-kd", "student-kd/bn-measured")]
     allway += [record(photos.KD_INTERPOLATED, e, 0.5) for e in (0, 1)]
+    allway += [record(photos.NORMALISED_PROBE[-1], e, 0.62) for e in (0, 1)]  # the lead not adopted
     (tmp_path / "allway" / "allway-16s.jsonl").write_text("".join(json.dumps(r) + "\n" for r in allway))
     (tmp_path / "allway-sweep" / "no-tailoring").mkdir(parents=True)
     swept = [record(photos.DEFAULT, 0, 0.65), record(photos.DEFAULT, 1, 0.65), record(photos.DEFAULT, 2, 0.1)]
@@ -227,6 +228,11 @@ def test_photo_quality_report_pairs_the_default_with_each_baseline(tmp_path, mon
         (tmp_path / "allway-sweep" / name).mkdir()
         many = [record(photos.DEFAULT, e, accuracy - 0.1) for e in range(3)]
         (tmp_path / "allway-sweep" / name / "allway-100s.jsonl").write_text("".join(json.dumps(r) + "\n" for r in many))
+    (tmp_path / "binary" / "normalised-probe").mkdir()  # the lead not adopted, the default's records
+    normalised = [record(photos.DEFAULT, e, 0.88) for e in range(2)]
+    (tmp_path / "binary" / "normalised-probe" / "cifar10-2w16s.jsonl").write_text(
+        "".join(json.dumps(r) + "\n" for r in normalised)
+    )
     default = [record(photos.DEFAULT_NO_INTERPOLATION, e, 0.85) for e in range(2)]
     default += [record(photos.DEFAULT, e, 0.9) for e in range(2)]
     (tmp_path / "binary" / "baselines").mkdir()
@@ -241,6 +247,11 @@ def test_photo_quality_report_pairs_the_default_with_each_baseline(tmp_path, mon
     assert bn_stats in table, "batch-norm statistics kept against measured, paired"
     interpolated = "| CIFAR-10 episodes | 2 | 16 | student-tcs-kd | 2 | 85.00 +- 0.00 | 90.00 +- 0.00 | +5.00 +- 0.00 |"
     assert interpolated in table, "half of training's change kept against the whole, paired"
+    normalised = "| CIFAR-10 all-way | 10 | 16 | student-tcs-kd | 2 | 60.00 +- 0.00 | 62.00 +- 0.00 | +2.00 +- 0.00 |"
+    assert "probe readout on normalised features, by task" in table and normalised in table
+    assert (
+        "| CIFAR-10 episodes | 2 | 16 | student-tcs-kd | 2 | 90.00 +- 0.00 | 88.00 +- 0.00 | -2.00 +- 0.00 |" in table
+    )
     kd = "| CIFAR-10 all-way | 10 | 16 | student-kd | 2 | 60.00 +- 127.06 | 50.00 +- 0.00 | -10.00 +- 127.06 |"
     assert kd in table, "KD interpolated against KD as auto leaves it"
     assert "| CIFAR-10 all-way | 10 | 16 | student-kd | 2 | 60.00 +- " in table, "every student, not only the default"
