@@ -10,7 +10,7 @@ import torch
 from ..features import extract_features, l2_normalize
 from ..features.views import clean_views
 from ..linear_probe import fit_logistic
-from ..tcs.resolution import choose_clean_crop, choose_image_size
+from ..tcs.resolution import choose_view
 from .base import FewShotMethod, ItemSet
 
 
@@ -84,12 +84,8 @@ class StudentViewProbe(StudentProbe):
     def _choose_view(self, support: ItemSet) -> None:
         info = self._backbone().info
         images = [support.images.load(i) for i in range(len(support.images))]
-        native = int(info.input_size[-1])
-        self.image_size_ = choose_image_size(images, native) if self.image_size == "auto" else int(self.image_size)
-        self.clean_crop_ = (
-            choose_clean_crop(images, self.image_size_, native, info.crop_pct)
-            if self.clean_crop == "auto"
-            else float(self.clean_crop)
+        self.image_size_, self.clean_crop_ = choose_view(
+            images, int(info.input_size[-1]), info.crop_pct, self.image_size, self.clean_crop
         )
 
     @torch.inference_mode()

@@ -31,7 +31,7 @@ from .adaptation import choose_bn_stats, choose_lr, choose_train_stages, choose_
 from .coords import CoordinateSystem
 from .losses import ELSH
 from .objective import CrossEntropyObjective, TailoredKDObjective, TCSObjective, tailored_probe_logits
-from .resolution import choose_clean_crop, choose_image_size
+from .resolution import choose_view
 from .selection import make_selector
 from .student import FoldedStudent, Student, distance_scale, split_backbone
 from .trainer import TrainConfig, TrainingLog, ViewBank, student_coords, student_features, train_student
@@ -325,12 +325,13 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
         y = torch.as_tensor(labels_all)
         torch.manual_seed(self.seed)
         body, self.student_pretrained_ = build_student_backbone(self.student, self.student_pretrained, self.seed)
-        native = int(body.info.input_size[-1])
-        self.image_size_ = choose_image_size(images, native) if self.image_size == "auto" else int(self.image_size)
-        self.clean_crop_ = (
-            choose_clean_crop(images, self.image_size_, native, body.info.crop_pct, self.student_pretrained_)
-            if self.clean_crop == "auto"
-            else float(self.clean_crop)
+        self.image_size_, self.clean_crop_ = choose_view(
+            images,
+            int(body.info.input_size[-1]),
+            body.info.crop_pct,
+            self.image_size,
+            self.clean_crop,
+            self.student_pretrained_,
         )
         self.preprocessing_ = {
             "size": self.image_size_,

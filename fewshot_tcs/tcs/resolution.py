@@ -83,3 +83,18 @@ def choose_clean_crop(
         why = f"photographs at {size} px keep the apparent object size of the pretrained {native} px, crop {crop_pct:g}"
     log.info("student clean view: central %.3f of the centred square (%s); pass clean_crop= to override", crop, why)
     return crop
+
+
+def choose_view(
+    images: Sequence[Image.Image],
+    native: int,
+    crop_pct: float,
+    image_size: int | str = "auto",
+    clean_crop: float | str = "auto",
+    pretrained: bool = True,
+) -> tuple[int, float]:
+    """The student's input size and clean crop for these images: each given one as it is, each "auto" by its
+    rule (``choose_image_size``, ``choose_clean_crop``)."""
+    size = choose_image_size(images, native) if image_size == "auto" else int(image_size)
+    crop = choose_clean_crop(images, size, native, crop_pct, pretrained) if clean_crop == "auto" else float(clean_crop)
+    return size, crop
