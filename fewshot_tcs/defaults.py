@@ -14,6 +14,10 @@ OBJECTIVES = (*DISTILLING_OBJECTIVES, "ce")
 OBJECTIVE = "tcs-kd"  # the teacher's decision and its coordinates; "tcs" is the paper's objective
 # lambda_mimic="auto": the coordinate mimic's weight under each objective (docs/method.md section 4).
 MIMIC_WEIGHTS = {"tcs": 10.0, "tcs-kd": 0.1}
+# What fewshot-tcs fit ships: "best" of the trained student and the untrained one with its probe, by held-out
+# accuracy (apps/folder_fit.py), or always the "trained" one.
+FIT_SHIPS = ("best", "trained")
+FIT_SHIP = "best"
 STEPS = 120
 TEACHER_VIEWS = 4
 

@@ -132,6 +132,7 @@ def _fit(args: argparse.Namespace) -> int:
         readout=args.readout,
         weight_interpolation=args.weight_interpolation,
         objective=args.objective,
+        ship=args.ship,
         quiet=args.quiet,
     )
     if summary:
@@ -304,6 +305,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=defaults.OBJECTIVE,
         help="tcs-kd: the teacher's decision and its tailored coordinates on every image and view; tcs: the "
         "paper's objective (CE + coordinate mimic)",
+    )
+    fit.add_argument(
+        "--ship",
+        choices=defaults.FIT_SHIPS,
+        default=defaults.FIT_SHIP,
+        help="best: the trained student or the untrained one read out through its probe, whichever scores higher "
+        "on the held-out images (the trained one on a tie); trained: always the trained student",
     )
     fit.add_argument("--out", default="runs/fit", help="where the model, its ONNX export and the report go")
     fit.set_defaults(run=_fit)

@@ -1,6 +1,6 @@
 """``report.html`` of a customer-folder fit: one self-contained file (styles and thumbnails inline, no script,
-nothing fetched) showing the held-out accuracy beside the teacher's probe, per-class accuracy, the confusion
-matrix and the held-out images the student got wrong."""
+nothing fetched) showing the held-out accuracy of each candidate model and of the teacher's probe, per-class
+accuracy, the confusion matrix and the held-out images the shipped model got wrong."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ class Estimate:
 
 @dataclass
 class HeldOutPredictions:
-    """The student's predictions on the images held out of its training (each image once)."""
+    """The shipped model's predictions on the images held out of its training (each image once)."""
 
     positions: list[int]  # into the report's source
     truth: list[str]
@@ -118,19 +118,14 @@ def write_report_html(
     path: str | os.PathLike,
     *,
     title: str,
-    student: Estimate,
-    teacher: Estimate,
+    models: list[tuple[str, Estimate]],
     how: str,
-    own: Estimate | None = None,
     facts: list[tuple[str, str]],
     held: HeldOutPredictions,
     source: ImageSource,
 ) -> Path:
-    """Write the report; ``facts`` are (label, text) lines (classes, teacher, student, files); ``own`` is the
-    student backbone's own probe, untrained, where it was measured."""
-    models = [("deployed student", student), ("teacher's logistic probe (C by cross-validation)", teacher)]
-    if own is not None:
-        models.append(("student backbone's own probe, untrained, at the student's view", own))
+    """Write the report; ``models`` are (label, held-out accuracy) rows, ``held`` the shipped model's predictions,
+    ``facts`` (label, text) lines (classes, teacher, student, files)."""
     headline = "".join(
         f"<tr><td>{html.escape(label)}</td><td>{_percent(e.accuracy)}</td><td>{format_bounds(e.low, e.high)}</td></tr>"
         for label, e in models
@@ -147,7 +142,7 @@ def write_report_html(
 {_per_class_table(held)}
 <h2>Confusion matrix (held-out images)</h2>
 {_confusion_table(held)}
-<h2>Held-out images the student got wrong</h2>
+<h2>Held-out images the shipped model got wrong</h2>
 {_mistakes(held, source)}
 <h2>Run</h2>
 <table class="facts">{fact_rows}</table>

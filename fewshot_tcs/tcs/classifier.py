@@ -34,7 +34,7 @@ from .objective import CrossEntropyObjective, TailoredKDObjective, TCSObjective,
 from .resolution import choose_view
 from .selection import make_selector
 from .student import FoldedStudent, Student, distance_scale, split_backbone
-from .trainer import TrainConfig, TrainingLog, ViewBank, student_coords, student_features, train_student
+from .trainer import TrainConfig, TrainingLog, ViewBank, student_features, train_student
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +132,9 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
         decision_C: inverse regularisation of the tailored probe that gives the decision term's soft
             targets (100, as student-kd's probe: a smoother probe's soft targets teach less), or "cv" to
             choose it on the support by cross-validation.
-        steps: training steps.
+        steps: training steps; 0 trains nothing: the pretrained student is read out as it is (with
+            ``readout="probe"``, its own logistic probe; ``fewshot-tcs fit`` offers that network beside the
+            trained one).
         batch_size: labelled and (separately) unlabelled images per step.
         lr: learning rate of the student's backbone (AdamW, warm-up then cosine decay), or "auto": for a
             pretrained student 3e-4 on photographs and 3e-3 on single-channel images; from scratch 3e-2 (1e-2
@@ -365,7 +367,8 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
             if self.weight_interpolation == "auto"
             else float(self.weight_interpolation)
         )
-        split = split_backbone(body, self.train_stages_)
+        # Without steps nothing trains: encoding every view for the frozen part would be wasted.
+        split = split_backbone(body, self.train_stages_) if self.steps else None
         if split is not None:
             bank.encode(split[0], device)
         tail = None if split is None else split[1]
@@ -397,9 +400,11 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
         self.mask_ = student.mask.detach().cpu().clone()
         trained_head = student.fold().linear
         labelled = torch.arange(len(source))
-        coords = student_coords(student, bank, labelled, device)
+        features = student_features(student, bank, labelled, device)  # one pass serves the ncm and probe readouts
+        with torch.no_grad():
+            coords = student.projector(features)
         student.set_prototypes(_class_means(coords, torch.as_tensor(codes).to(coords.device)), distance_scale(coords))
-        probe = _probe_head(student_features(student, bank, labelled, device), codes, self.seed)
+        probe = _probe_head(features, codes, self.seed)
         self.heads_ = {"linear": trained_head.cpu(), "ncm": student.fold().linear.cpu(), "probe": probe}
         self.readout_ = choose_readout(self.readout, int(np.bincount(codes).min()))
         self.model_ = FoldedStudent(student.backbone, self.heads_[self.readout_])
@@ -647,7 +652,7 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
 
 # Checked where the settings enter (fit, before any work). Integers: the lowest value; reals: (lowest,
 # highest or None, whether the lowest itself is excluded).
-_INTEGERS = {"steps": 1, "batch_size": 1, "select_every": 1, "teacher_views": 0, "student_views": 0, "elsh_bits": 0}
+_INTEGERS = {"steps": 0, "batch_size": 1, "select_every": 1, "teacher_views": 0, "student_views": 0, "elsh_bits": 0}
 _REALS = {
     "lr": (0, None, True),
     "head_lr": (0, None, True),

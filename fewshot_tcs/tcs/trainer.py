@@ -226,7 +226,9 @@ def train_student(
     warmup = max(1, config.warmup_steps)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer,
-        lambda s: min((s + 1) / warmup, 1.0) * 0.5 * (1 + math.cos(math.pi * min(s, config.steps) / config.steps)),
+        lambda s: (
+            min((s + 1) / warmup, 1.0) * 0.5 * (1 + math.cos(math.pi * min(s, config.steps) / max(1, config.steps)))
+        ),
     )
     autocast = device.type == "cuda" and config.amp
     log = TrainingLog()
@@ -315,11 +317,3 @@ def student_features(
     student.to(device).eval()
     chunks = items.split(batch_size)
     return torch.cat([student.body(bank.batch(chunk, torch.zeros_like(chunk), device)).float() for chunk in chunks])
-
-
-@torch.no_grad()
-def student_coords(
-    student: Student, bank: ViewBank, items: torch.Tensor, device: torch.device, batch_size: int = 128
-) -> torch.Tensor:
-    """Student coordinates of the clean views of ``items``, (len(items), r)."""
-    return student.projector(student_features(student, bank, items, device, batch_size))

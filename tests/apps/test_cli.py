@@ -2,9 +2,6 @@ import json
 import subprocess
 import sys
 
-import numpy as np
-import pytest
-
 from fewshot_tcs.apps.cli import main
 
 
@@ -26,18 +23,6 @@ def test_user_mistakes_exit_2_without_traceback(omniglot_dir, tmp_path, monkeypa
     assert main(["episodes", "make", "no-such-set", "--out", out]) == 2
 
 
-@pytest.fixture
-def character_folder(omniglot_small, tmp_path):
-    """3 Omniglot characters x 6 drawings as root/<character>/<n>.png, the layout a customer brings."""
-    root = tmp_path / "photos"
-    for c in range(3):
-        items = np.flatnonzero(omniglot_small.labels == c)[:6]
-        (root / f"char{c}").mkdir(parents=True)
-        for k, i in enumerate(items):
-            omniglot_small.load(int(i)).save(root / f"char{c}" / f"{k}.png")
-    return root
-
-
 FAST = ["--backbone", "efficientnet_lite0", "--student", "mobilenetv2_100", "--steps", "5", "--image-size", "32"]
 
 
@@ -49,10 +34,10 @@ def test_fit_writes_a_model_that_predict_uses(character_folder, tmp_path, capsys
     assert (out / "model" / "model.safetensors").is_file() and (out / "model" / "student.onnx").is_file()
     assert (out / "report.md").is_file() and (out / "spectrum.png").is_file()
     assert "teacher's probe on the same held-out images" in report
-    assert "the student backbone's own probe, untrained, at the student's view, on the same held-out" in report
+    assert "shipped: the" in report and "the higher of the two on the same held-out images" in report
     html = (out / "report.html").read_text()
     assert "Confusion matrix" in html and "teacher&#x27;s logistic probe" in html
-    assert "student backbone&#x27;s own probe, untrained" in html
+    assert "trained student" in html and "untrained student" in html and "(shipped)" in html
     assert main(["-q", "predict", str(out / "model"), str(character_folder / "char1")]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0] == "image\tclass\tprobability" and len(lines) == 7
@@ -68,9 +53,11 @@ def test_fit_cross_validates_small_folders(character_folder, tmp_path, capsys):
     for extra in sorted((character_folder / "char0").iterdir())[3:]:
         extra.unlink()
     options = ["--readout", "probe", "--clean-crop", "0.9", "--objective", "tcs", "--weight-interpolation", "0"]
+    options += ["--ship", "trained"]
     assert main(["-q", "fit", str(character_folder), "--out", str(tmp_path / "run"), *FAST, *options]) == 0
     out = capsys.readouterr().out
     assert "3-fold cross-validation" in out and "tcs objective, probe readout" in out
+    assert "shipped:" not in out, "no untrained rival to choose from"
     config = json.loads((tmp_path / "run" / "model" / "config.json").read_text())
     assert config["readout"] == "probe" and config["preprocessing"]["crop"] == 0.9
     assert config["params"]["objective"] == "tcs" and config["params"]["weight_interpolation"] == 0
@@ -84,7 +71,7 @@ def test_fit_scores_the_readout_it_ships(character_folder, tmp_path, monkeypatch
     used, fit = [], TCSClassifier.fit
     monkeypatch.setattr(TCSClassifier, "fit", lambda self, *a, **k: used.append(fit(self, *a, **k).readout_) or self)
     assert main(["-q", "fit", str(character_folder), "--out", str(tmp_path / "run"), *FAST]) == 0
-    assert used == ["probe", "probe"], "the held-out fit and the final fit"
+    assert used == ["probe"] * 3, "the held-out fits of the trained and the untrained student, and the final fit"
 
 
 def test_fit_mistakes_exit_2_with_a_message(character_folder, tmp_path, capsys):

@@ -37,9 +37,11 @@ def report(tmp_path):
     path = write_report_html(
         tmp_path / "report.html",
         title="fewshot-tcs fit: <photos>",
-        student=Estimate(0.75, 0.47, 0.91),
-        teacher=Estimate(0.83, 0.55, 0.95),
-        own=Estimate(0.92, 0.65, 0.99),
+        models=[
+            ("trained student", Estimate(0.75, 0.47, 0.91)),
+            ("untrained student (shipped)", Estimate(0.92, 0.65, 0.99)),
+            ("teacher's logistic probe", Estimate(0.83, 0.55, 0.95)),
+        ],
         how="held-out quarter, 12 images, Wilson score interval",
         facts=[("teacher", "efficientnet_lite2"), ("student", "mobilenetv2_100 at 128 px")],
         held=held,

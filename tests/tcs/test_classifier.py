@@ -207,6 +207,18 @@ def test_the_weight_interpolation_chosen_reaches_the_trainer(tmp_path, train_con
     assert (auto.weight_interpolation_, given.weight_interpolation_) == (1.0, 0.25) and shares == [1.0, 0.25]
 
 
+def test_no_steps_reads_the_untrained_student_out_through_its_probe(tmp_path):
+    from fewshot_tcs.tcs.classifier import build_student_backbone
+
+    x, y = class_images()
+    clf = TCSClassifier(**params(cache_dir=tmp_path, steps=0, readout="probe")).fit((x, y))
+    untrained, _ = build_student_backbone(STUDENT, False, 0)
+    deployed = dict(clf.model_.backbone.named_parameters())
+    assert clf.log_.steps == 0 and clf.readout_ == "probe"
+    assert all(torch.equal(deployed[name], p) for name, p in untrained.named_parameters()), "no weight moved"
+    assert clf.score(x, y) == 1.0, "its probe separates the support it was fitted on"
+
+
 def test_params_are_kept_as_given():
     clf = TCSClassifier(**params(keep=0.25))
     assert clf.get_params()["keep"] == 0.25
@@ -381,8 +393,9 @@ def test_bad_input(tmp_path):
         (dict(lr=float("nan")), "lr must be a finite number > 0 or 'auto'"),
         (dict(lr="fast"), "lr must be a finite number > 0 or 'auto'"),
         (dict(head_lr=-1.0), "head_lr must be a finite number > 0"),
-        (dict(steps=2.5), "steps must be an integer >= 1"),
-        (dict(steps=True), "steps must be an integer >= 1"),
+        (dict(steps=2.5), "steps must be an integer >= 0"),
+        (dict(steps=-1), "steps must be an integer >= 0"),
+        (dict(steps=True), "steps must be an integer >= 0"),
         (dict(batch_size=0), "batch_size must be an integer >= 1"),
         (dict(teacher_views=-1), "teacher_views must be an integer >= 0"),
         (dict(decision_weight=1.5), "decision_weight must be a finite number >= 0 and <= 1"),
