@@ -308,6 +308,17 @@ def test_photo_quality_reports_crops_and_readouts_paired(tmp_path, monkeypatch):
     interpolated = bn_stats.replace("93.00 +- 0.00 | 95.00", "95.00 +- 0.00 | 96.00").replace("+2.00", "+1.00")
     assert interpolated in table, "half of training's change kept against the whole, paired by seed"
     assert "| net | 160 | 90.00 | 95.00 |" in table
+    assert "What `fewshot-tcs fit` ships" not in table, "no folder-ship records yet"
+    ships = [("untrained", 0.96, 0.93, 0.96), ("trained", 0.94, 0.94, 0.96)]
+    records = [
+        dict(seed=k, shipped=s, shipped_val=v, trained_val=t, untrained_val=u) for k, (s, v, t, u) in enumerate(ships)
+    ]
+    (tmp_path / "hymenoptera-ship.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    table = photos.report()
+    assert "2 seeds, each its own held-out quarter and training; the untrained student shipped at 1 of them" in table
+    assert "| what `fit` ships (`--ship best`) | 95.00 +- " in table
+    assert "| the trained student (`--ship trained`) | 93.50 +- " in table and "| +1.50 +- " in table
+    assert "| the untrained student | 96.00 +- 0.00 | -1.00 +- " in table
 
 
 def test_teacher_pass_compares_the_runtimes(capsys):
