@@ -341,18 +341,6 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
             "mean": list(body.info.mean),
             "std": list(body.info.std),
         }
-        views = self.teacher_views if teacher.views is not None else self.student_views
-        bank = ViewBank.build(
-            images,
-            ids,
-            self.image_size_,
-            body.info.mean,
-            body.info.std,
-            views=views,
-            view_params=teacher.view_params,
-            seed=self.seed,
-            clean_crop=self.clean_crop_,
-        )
         self.train_stages_ = (
             choose_train_stages(images, self.student_pretrained_) if self.train_stages == "auto" else self.train_stages
         )
@@ -367,11 +355,26 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
             if self.weight_interpolation == "auto"
             else float(self.weight_interpolation)
         )
-        # Without steps nothing trains: encoding every view for the frozen part would be wasted.
+        # Without steps, and with no statistics to measure over the views, the network stays as it starts: the
+        # views and their encoding by the frozen part would go unused, and its features before training serve after.
+        unchanged = not self.steps and (self.bn_stats_ == "pretrained" or not self.recalibrate_bn)
+        views = self.teacher_views if teacher.views is not None else self.student_views
+        bank = ViewBank.build(
+            images,
+            ids,
+            self.image_size_,
+            body.info.mean,
+            body.info.std,
+            views=0 if unchanged else views,
+            view_params=None if unchanged else teacher.view_params,
+            seed=self.seed,
+            clean_crop=self.clean_crop_,
+        )
         split = split_backbone(body, self.train_stages_) if self.steps else None
         if split is not None:
             bank.encode(split[0], device)
         tail = None if split is None else split[1]
+        untrained = None  # the untrained student's features of every item, where the ridge start computes them
         if self.objective == "ce":
             student, targets = Student(body, body.feature_dim, len(self.classes_), len(self.classes_), tail), None
         else:
@@ -380,7 +383,7 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
             prototypes = _class_means(targets[: len(source), 0], torch.as_tensor(codes))
             student.set_prototypes(prototypes, distance_scale(targets[:, 0]))
             if self.init_projector == "ridge":
-                _ridge_init(student, bank, targets[:, 0], device)
+                untrained = _ridge_init(student, bank, targets[:, 0], device)
         objective, selector = self._objective(bank, y, targets, student, teacher)
         objective.to(device)
         config = TrainConfig(
@@ -400,7 +403,12 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
         self.mask_ = student.mask.detach().cpu().clone()
         trained_head = student.fold().linear
         labelled = torch.arange(len(source))
-        features = student_features(student, bank, labelled, device)  # one pass serves the ncm and probe readouts
+        # one pass serves the ncm and probe readouts
+        features = (
+            untrained[labelled]
+            if unchanged and untrained is not None
+            else student_features(student, bank, labelled, device)
+        )
         with torch.no_grad():
             coords = student.projector(features)
         student.set_prototypes(_class_means(coords, torch.as_tensor(codes).to(coords.device)), distance_scale(coords))
@@ -769,8 +777,9 @@ def _probe_head(features: torch.Tensor, labels: np.ndarray, seed: int) -> torch.
 @torch.no_grad()
 def _ridge_init(
     student: Student, bank: ViewBank, targets: torch.Tensor, device: torch.device, alpha: float = 1.0
-) -> None:
-    """Start the projector at the ridge regression of the targets on the untrained student's features."""
+) -> torch.Tensor:
+    """Start the projector at the ridge regression of the targets on the untrained student's features, and
+    return those features (n, d_s)."""
     feats = student_features(student, bank, torch.arange(len(targets)), device)
     mu_x, mu_y = feats.mean(0), targets.to(device).mean(0)
     x, y = feats - mu_x, targets.to(device) - mu_y
@@ -778,3 +787,4 @@ def _ridge_init(
     weight = (x.T @ torch.linalg.solve(gram, y)).T
     student.projector.weight.copy_(weight)
     student.projector.bias.copy_(mu_y - weight @ mu_x)
+    return feats

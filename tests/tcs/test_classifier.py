@@ -219,6 +219,26 @@ def test_no_steps_reads_the_untrained_student_out_through_its_probe(tmp_path):
     assert clf.score(x, y) == 1.0, "its probe separates the support it was fitted on"
 
 
+@pytest.mark.parametrize(
+    ("bn_stats", "views", "passes"),
+    [("pretrained", 1, 1), ("measured", 3, 2)],  # measured statistics are recalibrated over every view
+)
+def test_no_steps_renders_no_view_and_reads_the_features_once(tmp_path, monkeypatch, bn_stats, views, passes):
+    from fewshot_tcs.tcs import classifier
+
+    banks, calls = [], []
+    build, features = classifier.ViewBank.build, classifier.student_features
+    monkeypatch.setattr(classifier.ViewBank, "build", lambda *a, **k: banks.append(build(*a, **k)) or banks[-1])
+    monkeypatch.setattr(classifier, "student_features", lambda *a, **k: calls.append(1) or features(*a, **k))
+    x, y = class_images()
+    clf = TCSClassifier(**params(cache_dir=tmp_path, steps=0, readout="probe", bn_stats=bn_stats)).fit((x, y))
+    assert [bank.n_views for bank in banks] == [views] and len(calls) == passes
+    # The probe was fitted on the features of the network as deployed.
+    with torch.no_grad():
+        deployed = clf.model_.backbone(clf.transform_images(x))
+    probe = classifier._probe_head(deployed, np.unique(y, return_inverse=True)[1], 0)
+    np.testing.assert_allclose(probe.weight.detach(), clf.heads_["probe"].weight.detach(), atol=1e-3)
+
 def test_params_are_kept_as_given():
     clf = TCSClassifier(**params(keep=0.25))
     assert clf.get_params()["keep"] == 0.25
