@@ -239,6 +239,7 @@ def test_no_steps_renders_no_view_and_reads_the_features_once(tmp_path, monkeypa
     probe = classifier._probe_head(deployed, np.unique(y, return_inverse=True)[1], 0)
     np.testing.assert_allclose(probe.weight.detach(), clf.heads_["probe"].weight.detach(), atol=1e-3)
 
+
 def test_params_are_kept_as_given():
     clf = TCSClassifier(**params(keep=0.25))
     assert clf.get_params()["keep"] == 0.25
