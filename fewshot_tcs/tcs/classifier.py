@@ -355,9 +355,20 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
             if self.weight_interpolation == "auto"
             else float(self.weight_interpolation)
         )
-        # Without steps, and with no statistics to measure over the views, the network stays as it starts: the
-        # views and their encoding by the frozen part would go unused, and its features before training serve after.
-        unchanged = not self.steps and (self.bn_stats_ == "pretrained" or not self.recalibrate_bn)
+        config = TrainConfig(
+            steps=self.steps,
+            batch_size=self.batch_size,
+            lr=self.lr_,
+            head_lr=self.head_lr,
+            weight_decay=self.weight_decay,
+            seed=self.seed,
+            recalibrate_bn=self.recalibrate_bn,
+            keep_bn_stats=self.bn_stats_ == "pretrained",
+            weight_interpolation=self.weight_interpolation_,
+        )
+        # Where training leaves the network as it starts, no view is rendered or encoded by the frozen part, and
+        # its features before training serve after.
+        unchanged = config.leaves_network_unchanged
         views = self.teacher_views if teacher.views is not None else self.student_views
         bank = ViewBank.build(
             images,
@@ -386,17 +397,6 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
                 untrained = _ridge_init(student, bank, targets[:, 0], device)
         objective, selector = self._objective(bank, y, targets, student, teacher)
         objective.to(device)
-        config = TrainConfig(
-            steps=self.steps,
-            batch_size=self.batch_size,
-            lr=self.lr_,
-            head_lr=self.head_lr,
-            weight_decay=self.weight_decay,
-            seed=self.seed,
-            recalibrate_bn=self.recalibrate_bn,
-            keep_bn_stats=self.bn_stats_ == "pretrained",
-            weight_interpolation=self.weight_interpolation_,
-        )
         self.log_: TrainingLog = train_student(
             student, bank, y, objective, config, selector=selector, device=device, quiet=self.quiet
         )

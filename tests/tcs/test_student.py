@@ -194,6 +194,23 @@ def test_kept_batch_norm_statistics_stay_as_they_were_while_their_scales_train()
     assert not torch.equal(norm.weight, before["weight"]), "the scales still train"
 
 
+@pytest.mark.parametrize(("recalibrate", "keep"), [(True, True), (False, False), (True, False)])
+def test_training_without_steps_leaves_the_network_unchanged_exactly_when_the_config_says(recalibrate, keep):
+    pics = images(12)
+    bank = ViewBank.build(pics, [str(i) for i in range(12)], 12, (0.5,) * 3, (0.5,) * 3, views=2)
+    labels = torch.tensor([0, 1, 2] * 2 + [-1] * 6)
+    torch.manual_seed(0)
+    student = Student(NormalisedBackbone(), 16, 3, 3)
+    student.eval()
+    before = {k: v.clone() for k, v in student.state_dict().items()}
+    config = TrainConfig(steps=0, recalibrate_bn=recalibrate, keep_bn_stats=keep)
+    train_student(student, bank, labels, CrossEntropyObjective(labels), config, quiet=True)
+    after = student.state_dict()
+    same = all(torch.equal(before[k], after[k]) for k in before if not k.endswith("num_batches_tracked"))
+    measured = recalibrate and not keep
+    assert same == config.leaves_network_unchanged == (not measured)
+
+
 @pytest.mark.parametrize("arch", ["mobilenetv2_100", "timm:resnet10t"])
 def test_split_backbone_is_the_same_network_in_two_parts(arch):
     from fewshot_tcs.backbones import create_backbone
