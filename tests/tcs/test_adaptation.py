@@ -21,7 +21,9 @@ def images(mode, n=3):
 
 def test_a_pretrained_student_on_photographs_fine_tunes_its_last_stages(caplog):
     with caplog.at_level(logging.INFO):
-        assert choose_train_stages(images("RGB"), pretrained=True) == 2
+        assert choose_train_stages(images("RGB"), pretrained=True, objective="tcs-kd") == 3
+        assert choose_train_stages(images("RGB"), pretrained=True, objective="ce") == 3
+        assert choose_train_stages(images("RGB"), pretrained=True, objective="tcs") == 2, "the paper's objective"
         assert choose_lr(images("RGB"), pretrained=True, objective="tcs-kd") == PHOTO_LR
     assert "train_stages=" in caplog.text and "lr=" in caplog.text
 
@@ -48,15 +50,15 @@ def test_a_pretrained_student_keeps_part_of_its_training_on_photographs_under_a_
 
 def test_single_channel_images_train_the_whole_student_faster(caplog):
     with caplog.at_level(logging.INFO):
-        assert choose_train_stages(images("L"), pretrained=True) is None
+        assert choose_train_stages(images("L"), pretrained=True, objective="tcs") is None
         assert choose_lr(images("L"), pretrained=True, objective="tcs-kd") == SINGLE_CHANNEL_LR > PHOTO_LR
     assert "single-channel" in caplog.text and "whole network" in caplog.text
 
 
 def test_a_student_from_scratch_trains_whole_and_mixed_modes_count_as_photographs():
-    assert choose_train_stages(images("RGB"), pretrained=False) is None
+    assert choose_train_stages(images("RGB"), pretrained=False, objective="tcs") is None
     mixed = images("L", 2) + images("RGB", 1)
-    assert choose_train_stages(mixed, pretrained=True) == 2
+    assert choose_train_stages(mixed, pretrained=True, objective="tcs-kd") == 3
     assert choose_lr(mixed, pretrained=True, objective="tcs-kd") == PHOTO_LR
 
 
