@@ -725,8 +725,9 @@ def _bn_stats_table() -> list[str]:
 def _interpolation_table() -> list[str]:
     """The default under ``weight_interpolation="auto"`` (half of training's change kept) against its records
     deploying the trained weights whole (``/no-interpolation``), and KD the same way (``/interpolated`` against
-    its records under "auto", which leaves it whole); ants and bees at 16 a class and all photos (folder-sweep
-    ``tkd-k16-wise`` and ``tkd-wise``, ``seed=N``, against ``tkd-k16-bnauto`` and ``tkd-bnauto``)."""
+    its records under "auto", which leaves it whole), all training 2 stages (``/two-stages``); ants and bees at 16
+    a class and all photos (folder-sweep ``tkd-k16-wise`` and ``tkd-wise``, ``seed=N``, against ``tkd-k16-bnauto``
+    and ``tkd-bnauto``)."""
     ants = (("16", "tkd-k16-bnauto", "tkd-k16-wise"), (ALL_ANTS, "tkd-bnauto", "tkd-wise"))
     heading = (
         "\n**Weight interpolation by task** (a student with half of training's change to its weights kept against "
@@ -780,7 +781,10 @@ def _ship_table() -> list[str]:
     current, two_stages = _ship_records("hymenoptera-ship.jsonl"), _ship_records(SHIP_TWO_STAGES)
     if not current:
         return []
-    seeds = sorted(set(current) & set(two_stages)) if two_stages else sorted(current)
+    shared = sorted(set(current) & set(two_stages))
+    if not shared:
+        two_stages = {}
+    seeds = shared or sorted(current)
     records = [current[s] for s in seeds]
     values = {k: np.array([r[f"{k}_val"] for r in records]) for k in ("shipped", "trained", "untrained")}
     if two_stages:
@@ -798,7 +802,7 @@ def _ship_table() -> list[str]:
     labels = {
         "trained": "the trained student (`--ship trained`)",
         "untrained": "the untrained student",
-        "shipped (2 stages)": "what `fit` shipped training 2 stages (the release before)",
+        "shipped (2 stages)": "what `fit` shipped training 2 stages",
         "trained (2 stages)": "the trained student training 2 stages",
     }
     for name, label in labels.items():
@@ -856,10 +860,10 @@ def _frozen_crops_table() -> list[str]:
 
 
 def _longer_run_table(records: dict[str, dict[int, dict]]) -> list[str]:
-    """KD and the default, at 2 stages and at 3, and the default without its mimic (the sweep's ``NO_MIMIC``, 2
-    stages), on every CIFAR-10 5-way 5-shot episode that those run on more episodes than the main table's ran
-    (``--part episodes --methods``), paired with the default (the 2-stage one where the default has not run them);
-    ``records`` are the main table's."""
+    """The methods run on more CIFAR-10 5-way 5-shot episodes than the main table shares (``--part episodes
+    --methods``), among KD and the default at 2 and at 3 stages and the default without its mimic (the sweep's
+    ``NO_MIMIC``, 2 stages), on the episodes they all ran, paired with the default (the 2-stage one where the
+    default has not run them); ``records`` are the main table's."""
     every = [records[m] for m in TABLE_ORDER if m in records]
     shared = len(set.intersection(*map(set, every))) if every else 0
     no_mimic = _records(SWEEP / NO_MIMIC / "cifar10-5w5s.jsonl").get(StudentTCSKD.name)
@@ -869,7 +873,8 @@ def _longer_run_table(records: dict[str, dict[int, dict]]) -> list[str]:
     if len(longer) < 2 or len(set.intersection(*map(set, longer.values()))) <= shared:
         return []
     title = "CIFAR-10 5-way 5-shot, the same, on the episodes run for these methods"
-    return _table(title, longer, list(longer), base=DEFAULT if DEFAULT in longer else DEFAULT_TWO_STAGES)
+    base = DEFAULT if DEFAULT in longer else DEFAULT_TWO_STAGES
+    return _table(title, longer, [m for m in longer if m != base] + [base], base=base)
 
 
 def report() -> str:

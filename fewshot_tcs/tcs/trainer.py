@@ -128,14 +128,14 @@ class TrainConfig:
     weight_interpolation: float = 1.0
 
     @property
-    def measures_bn_stats(self) -> bool:
+    def recalibrates_bn(self) -> bool:
         """Whether batch-norm statistics are measured over every view after the steps."""
         return self.recalibrate_bn and not self.keep_bn_stats
 
     @property
     def leaves_network_unchanged(self) -> bool:
         """No step and no statistics to measure: training returns the network as it started."""
-        return not self.steps and not self.measures_bn_stats
+        return not self.steps and not self.recalibrates_bn
 
 
 @dataclass
@@ -273,7 +273,7 @@ def train_student(
         log.parts.append({k: float(v) for k, v in parts.items()})
     if initial is not None:
         interpolate_weights(student, initial, config.weight_interpolation)
-    if config.measures_bn_stats:
+    if config.recalibrates_bn:
         recalibrate_batch_norm(student.body, bank, device)
     log.steps = len(log.losses)
     log.seconds = time.perf_counter() - start

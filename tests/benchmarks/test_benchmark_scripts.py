@@ -351,9 +351,10 @@ def test_photo_quality_reports_crops_and_readouts_paired(tmp_path, monkeypatch):
     (tmp_path / photos.SHIP_TWO_STAGES).write_text("".join(json.dumps(r) + "\n" for r in earlier))
     table = photos.report()
     assert "(`--part folder-ship`: 1 seeds," in table, "paired on the seeds both ran"
-    assert (
-        "| what `fit` shipped training 2 stages (the release before) | 90.00 (one episode or seed) | +6.00 (" in table
-    )
+    assert "| what `fit` shipped training 2 stages | 90.00 (one episode or seed) | +6.00 (" in table
+    (tmp_path / photos.SHIP_TWO_STAGES).write_text(json.dumps(dict(earlier[0], seed=9)) + "\n")
+    table = photos.report()
+    assert "2 seeds," in table and "training 2 stages" not in table, "no shared seed: this run alone"
 
 
 def test_teacher_pass_compares_the_runtimes(capsys):

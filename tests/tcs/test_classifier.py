@@ -176,6 +176,22 @@ def train_configs(monkeypatch):
     return configs
 
 
+def test_the_stages_rule_reads_the_objective(tmp_path, monkeypatch):
+    from fewshot_tcs.tcs import classifier
+
+    seen = []
+
+    def recording(images, pretrained, objective):
+        seen.append(objective)
+        return None
+
+    monkeypatch.setattr(classifier, "choose_train_stages", recording)
+    x, y = class_images()
+    for objective in ("tcs", "tcs-kd"):
+        TCSClassifier(**params(cache_dir=tmp_path, steps=1, objective=objective)).fit((x, y))
+    assert seen == ["tcs", "tcs-kd"], "the paper's objective keeps 2 stages on photographs"
+
+
 def test_the_learning_rate_lr_auto_chooses_reaches_the_optimiser(tmp_path, train_configs):
     x, y = class_images()
     auto = params(cache_dir=tmp_path, lr="auto", steps=2)
