@@ -9,9 +9,8 @@ The rules (each logged at INFO with its reason):
   training's change (below), 3 stages against 2, ahead in the mean everywhere: CIFAR-10 all-way 16-shot +1.9
   points (3 seeds), 5-way 5-shot +0.7 (60 episodes), two-class 5-shot +1.3 and 16-shot +0.3 (30 episodes each),
   ants and bees +0.3 (7 seeds); under the first settings (statistics measured, all of the change kept) 3 stages
-  had cost 2.3 at 5-way 5-shot. The paper's
-  objective (``objective="tcs"``, whose mimic weighs 10, with its statistics measured) keeps 2: with 3 it lost
-  3.6 points at all-way 16-shot, every seed (docs/performance.md).
+  had cost 2.3 at 5-way 5-shot. The paper's objective (``objective="tcs"``, whose mimic weighs 10, with its
+  statistics measured) keeps 2: with 3 it lost 3.6 points at all-way 16-shot, every seed (docs/performance.md).
 - **Batch-norm statistics** of a pretrained student on photographs stay the pretrained ones
   (``bn_stats="pretrained"``): its batch norms normalise with them in training and after, and only their scales
   and shifts train. Statistics measured on a few photographs of a few classes (each batch's in training, then
