@@ -210,6 +210,25 @@ def _differences(old: Any, new: Any, where: str = "") -> list[str]:
     return [] if old == new else [f"{where or 'value'}: {old!r} != {new!r}"]
 
 
+# "auto" settings chosen from each episode's images (tcs/resolution.py): they may differ between episodes of a run.
+RESOLVED_PER_EPISODE = frozenset({"image_size", "clean_crop"})
+
+
+def _shared_resolved(records: dict[tuple[str, int], dict]) -> dict[str, dict[str, Any]]:
+    """Per method, each resolved "auto" setting on whose value all its records that carry it agree (those in
+    RESOLVED_PER_EPISODE left out)."""
+    seen: dict[str, dict[str, list]] = {}
+    for (method, _), record in records.items():
+        for key, value in (record.get("resolved") or {}).items():
+            values = seen.setdefault(method, {}).setdefault(key, [])
+            if value not in values:  # compared as values: 2 and 2.0 agree
+                values.append(value)
+    return {
+        method: {k: v[0] for k, v in keys.items() if len(v) == 1 and k not in RESOLVED_PER_EPISODE}
+        for method, keys in seen.items()
+    }
+
+
 class ResultsLog:
     """A JSON Lines file of per-episode records, appended as episodes finish.
 
@@ -225,6 +244,7 @@ class ResultsLog:
         self.records: dict[tuple[str, int], dict] = {}
         if self.path.exists():
             self._read()
+        self._resolved_before = _shared_resolved(self.records)  # what earlier runs wrote: append checks against it
 
     def _read(self) -> None:
         data = self.path.read_bytes()
@@ -281,6 +301,17 @@ class ResultsLog:
         return stamp
 
     def append(self, record: dict) -> None:
+        """Write a finished record; refuse one whose "auto" settings resolved otherwise than every record of
+        its method this file held when opened (a default's rule changed since: resuming would mix the two)."""
+        before = self._resolved_before.get(record["method"], {})
+        for key, value in (record.get("resolved") or {}).items():
+            if key in before and before[key] != value:
+                raise ValueError(
+                    f"{self.path} holds {record['method']} records whose {key} resolved to {before[key]!r}; this "
+                    f"run resolved it to {value!r}: a default's rule has changed since they ran, and resuming "
+                    "would mix the two. Write to another results file (another --out folder), or rename the old "
+                    "records' method."
+                )
         with open(self.path, "a", encoding="utf-8") as f:
             f.write(json.dumps(record, separators=(",", ":")) + "\n")
         self.records[(record["method"], int(record["episode"]))] = record

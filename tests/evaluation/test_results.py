@@ -78,6 +78,24 @@ def test_log_refuses_records_of_other_episodes(tmp_path):
         ResultsLog(tmp_path / "r.jsonl").get("m", 0, "other")
 
 
+def test_a_resume_refuses_records_whose_auto_settings_now_resolve_otherwise(tmp_path):
+    path = tmp_path / "r.jsonl"
+    log = ResultsLog(path)
+    for episode, size in enumerate((128, 160)):  # the input size follows each episode's images
+        log.append({"method": "m", "episode": episode, "resolved": {"train_stages": 2, "image_size": size}})
+    log.append({"method": "one", "episode": 0, "resolved": {"lr": 0.001}})
+    log.append({"method": "one", "episode": 1})  # a method that resolves nothing, or a record from before
+    resumed = ResultsLog(path)
+    with pytest.raises(ValueError, match=r"m records whose train_stages resolved to 2; this run resolved it to 3"):
+        resumed.append({"method": "m", "episode": 2, "resolved": {"train_stages": 3, "image_size": 128}})
+    with pytest.raises(ValueError, match=r"one records whose lr resolved to 0.001; this run resolved it to 0.0003"):
+        resumed.append({"method": "one", "episode": 2, "resolved": {"lr": 0.0003}})
+    resumed.append({"method": "m", "episode": 2, "resolved": {"train_stages": 2.0, "image_size": 224}})
+    resumed.append({"method": "one", "episode": 2, "resolved": {"lr": 0.001, "train_stages": 3}})
+    resumed.append({"method": "new", "episode": 0, "resolved": {"train_stages": 3}})
+    assert len(ResultsLog(path).records) == 7, "the refused records were not written"
+
+
 def test_log_refuses_a_foreign_file(tmp_path):
     path = tmp_path / "notes.txt"
     path.write_text("hello\n")
