@@ -30,7 +30,7 @@ def test_fit_writes_a_model_that_predict_uses(character_folder, tmp_path, capsys
     out = tmp_path / "run"
     assert main(["-q", "fit", str(character_folder), "--out", str(out), *FAST]) == 0
     report = capsys.readouterr().out
-    assert "accuracy:" in report and "held-out quarter" in report
+    assert "accuracy:" in report and "4-fold cross-validation, each of the 18 images held out once" in report
     assert (out / "model" / "model.safetensors").is_file() and (out / "model" / "student.onnx").is_file()
     assert (out / "report.md").is_file() and (out / "spectrum.png").is_file()
     assert "teacher's probe on the same held-out images" in report
@@ -66,12 +66,12 @@ def test_fit_cross_validates_small_folders(character_folder, tmp_path, capsys):
 def test_fit_scores_the_readout_it_ships(character_folder, tmp_path, monkeypatch):
     from fewshot_tcs.tcs import TCSClassifier, classifier
 
-    # 6 images a class in the folder, 4 or 5 in each held-out fit: "auto" is decided once, on the folder.
+    # 6 images a class in the folder, 4 or 5 in each fold's fit: "auto" is decided once, on the folder.
     monkeypatch.setattr(classifier, "PROBE_READOUT_MIN_PER_CLASS", 6)
     used, fit = [], TCSClassifier.fit
     monkeypatch.setattr(TCSClassifier, "fit", lambda self, *a, **k: used.append(fit(self, *a, **k).readout_) or self)
     assert main(["-q", "fit", str(character_folder), "--out", str(tmp_path / "run"), *FAST]) == 0
-    assert used == ["probe"] * 3, "the held-out fits of the trained and the untrained student, and the final fit"
+    assert used == ["probe"] * 9, "4 folds of the trained and of the untrained student, and the final fit"
 
 
 def test_fit_mistakes_exit_2_with_a_message(character_folder, tmp_path, capsys):

@@ -42,7 +42,7 @@ def report(tmp_path):
             ("untrained student (shipped)", Estimate(0.92, 0.65, 0.99)),
             ("teacher's logistic probe", Estimate(0.83, 0.55, 0.95)),
         ],
-        how="held-out quarter, 12 images, Wilson score interval",
+        how="4-fold cross-validation, each of the 12 images held out once; Wilson score interval",
         facts=[("teacher", "efficientnet_lite2"), ("student", "mobilenetv2_100 at 128 px")],
         held=held,
         source=source,

@@ -19,12 +19,14 @@ def test_the_report_says_why_the_untrained_student_ships_and_how_to_ship_the_tra
     assert "shipped: the trained student" in trained and "--ship" not in trained
 
 
-def test_the_untrained_student_is_scored_on_each_split_of_held_out_images(colour_photos, tmp_path):
-    splits = [(np.array([0, 1, 2, 4, 5, 6, 8, 9, 10]), np.array([3, 7, 11]))]
+def test_the_untrained_student_is_scored_on_every_fold_once(colour_photos, tmp_path):
+    folds = [([0, 1, 2, 4, 5, 6, 8, 9, 10], [3, 7, 11]), ([1, 2, 3, 5, 6, 7, 9, 10, 11], [0, 4, 8])]
+    splits = [(np.array(train), np.array(held)) for train, held in folds]
     params = {**FAST, "steps": 0, "readout": "probe", "cache_dir": tmp_path}
     candidate = _held_out("untrained student", params, colour_photos, splits, unlabeled=None)
-    assert candidate.scores == [1.0], "three colours, one held out of each"
-    assert candidate.held.positions == [3, 7, 11] and candidate.pretrained
+    assert candidate.correct == 6, "three colours, one held out of each in each fold"
+    assert candidate.held.positions == [3, 7, 11, 0, 4, 8] and candidate.pretrained
+    assert candidate.held.truth == [colour_photos.classes[k] for k in colour_photos.labels[[3, 7, 11, 0, 4, 8]]]
 
 
 def test_a_student_from_scratch_has_no_untrained_rival(character_folder, tmp_path):

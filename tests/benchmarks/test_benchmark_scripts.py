@@ -342,16 +342,20 @@ def test_photo_quality_reports_crops_and_readouts_paired(tmp_path, monkeypatch):
     ]
     (tmp_path / "hymenoptera-ship.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
     table = photos.report()
-    assert "2 seeds, each its own held-out quarter and training; the untrained student shipped at 1 of them" in table
+    assert "2 seeds, each its own folds and training; the untrained student shipped at 1 of them" in table
     assert "| what `fit` ships (`--ship best`) | 95.00 +- " in table
     assert "| the trained student (`--ship trained`) | 93.50 +- " in table and "| +1.50 +- " in table
     assert "| the untrained student | 96.00 +- 0.00 | -1.00 +- " in table
-    assert "training 2 stages" not in table, "no records from 2 stages"
+    assert "training 2 stages" not in table and "one held-out quarter" not in table, "no earlier records"
+    quarter = [dict(r, shipped_val=0.92) for r in records]
+    (tmp_path / photos.SHIP_QUARTER).write_text("".join(json.dumps(r) + "\n" for r in quarter))
+    assert "| what `fit` shipped choosing on one held-out quarter | 92.00 +- 0.00 | +3.00 +- " in photos.report()
     earlier = [dict(r, shipped_val=0.9, trained_val=0.9) for r in records[:1]]
     (tmp_path / photos.SHIP_TWO_STAGES).write_text("".join(json.dumps(r) + "\n" for r in earlier))
     table = photos.report()
-    assert "(`--part folder-ship`: 1 seeds," in table, "paired on the seeds both ran"
-    assert "| what `fit` shipped training 2 stages | 90.00 (one episode or seed) | +6.00 (" in table
+    assert "(`--part folder-ship`: 1 seeds," in table, "paired on the seeds all ran"
+    assert "| what `fit` shipped training 2 stages (one quarter) | 90.00 (one episode or seed) | +6.00 (" in table
+    assert "| what `fit` shipped choosing on one held-out quarter | 92.00 (one episode or seed) | +4.00 (" in table
     (tmp_path / photos.SHIP_TWO_STAGES).write_text(json.dumps(dict(earlier[0], seed=9)) + "\n")
     table = photos.report()
     assert "2 seeds," in table and "training 2 stages" not in table, "no shared seed: this run alone"
