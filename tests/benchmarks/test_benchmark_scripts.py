@@ -290,6 +290,46 @@ def test_photo_quality_longer_run_pairs_with_the_default_where_it_ran_them(tmp_p
     assert "| student-kd | 63.00 +- 0.00 | 1.0 | +2.00 +- 0.00 |" in table
     assert f"| {photos.DEFAULT_TWO_STAGES} | 62.00 +- 0.00 | 1.0 | +3.00 +- 0.00 |" in table
     assert photos._longer_run_table({m: runs(0.6, 4) for m in records}) == [], "no more episodes than the main table"
+    records |= {"student-kd": runs(0.63, 6), photos.DEFAULT: runs(0.64, 6)}
+    table = "\n".join(photos._longer_run_table(records))
+    assert "KD and the default on every episode both ran** (6 identical" in table
+    assert "| student-kd | 63.00 +- 0.00 | 1.0 | +1.00 +- 0.00 |" in table and "(4 identical episodes" in table
+
+
+def test_photo_quality_reports_the_allway_targets_methods_on_every_seed_they_ran(tmp_path, monkeypatch):
+    import json
+
+    photos = script("photo_quality")
+    monkeypatch.setattr(photos, "RESULTS", tmp_path)
+    seeds = {"logistic-cv": 3, "student-ce": 3, "student-kd": 5, photos.DEFAULT: 5}
+    rows = [
+        {"method": m, "episode": e, "key": f"16-shot seed {e}", "accuracy": 0.6 + 0.01 * (m == photos.DEFAULT)}
+        | {"fit_seconds": 1.0}
+        for m, n in seeds.items()
+        for e in range(n)
+    ]
+    (tmp_path / "allway").mkdir()
+    (tmp_path / "allway" / "allway-16s.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    table = photos.report()
+    assert "all-way 16-shot (10 classes, whole test split of 10,000)** (3 identical" in table
+    more = table.split("the targets' methods on every seed run** (5 identical episodes or seeds")[1]
+    assert "| student-kd | 60.00 +- 0.00 | 1.0 | +1.00 +- 0.00 |" in more and "student-ce" not in more
+
+
+def test_photo_quality_allway_runs_only_the_methods_named_on_the_seeds_asked(monkeypatch):
+    photos = script("photo_quality")
+    calls = []
+    monkeypatch.setattr(photos, "load_source", lambda name, split: split)
+    monkeypatch.setattr(
+        photos, "allway_benchmark", lambda *_, methods, shots, seeds, **__: calls.append((methods, shots, seeds))
+    )
+    photos.run_allway(10, ["logistic-cv", "student-kd"])
+    (students, student_shots, seeds), (features, feature_shots, _) = calls
+    assert [m.name for m in students] == ["student-kd"] and student_shots == photos.ALLWAY_STUDENT_SHOTS
+    assert features == ["logistic-cv"] and feature_shots == photos.ALLWAY_SHOTS and list(seeds) == list(range(10))
+    with pytest.raises(SystemExit, match="unknown \\['student-kdd'\\]"):
+        photos.run_allway(10, ["student-kdd"])
+    assert len(calls) == 2, "a misspelt name stops before any method runs"
 
 
 def test_photo_quality_reports_crops_and_readouts_paired(tmp_path, monkeypatch):
