@@ -887,13 +887,13 @@ def _longer_run_table(records: dict[str, dict[int, dict]]) -> list[str]:
     candidates = {m: records.get(m) for m in (KD_TWO_STAGES, DEFAULT_TWO_STAGES, "student-kd", DEFAULT)}
     candidates[DEFAULT_NO_MIMIC] = no_mimic
     longer = {m: found for m, found in candidates.items() if found and len(found) > shared}
-    if len(longer) < 2 or len(set.intersection(*map(set, longer.values()))) <= shared:
+    in_table = set.intersection(*map(set, longer.values())) if len(longer) >= 2 else set()
+    if len(in_table) <= shared:
         return []
     title = "CIFAR-10 5-way 5-shot, the same, on the episodes run for these methods"
     base = DEFAULT if DEFAULT in longer else DEFAULT_TWO_STAGES
     lines = _table(title, longer, [m for m in longer if m != base] + [base], base=base)
     pair = {m: longer[m] for m in ("student-kd", DEFAULT) if m in longer}
-    in_table = set.intersection(*map(set, longer.values()))
     if len(pair) == 2 and len(set.intersection(*map(set, pair.values()))) > len(in_table):
         lines += _table("CIFAR-10 5-way 5-shot, KD and the default on every episode both ran", pair, list(pair))
     return lines
