@@ -7,7 +7,8 @@ STUDENT = "mobilenetv2_100"
 IMAGE_SIZE = "auto"  # chosen from the images and the student's pretrained size (tcs/resolution.py)
 CLEAN_CROP = "auto"  # central fraction of the centred square the student sees (tcs/resolution.py)
 WEIGHT_INTERPOLATION = "auto"  # share of training's change the student keeps (tcs/adaptation.py)
-READOUTS = ("auto", "linear", "ncm", "probe")  # the choices, here so that the CLI lists them without importing torch
+# the readout choices, here so that the CLI lists them without importing torch
+READOUTS = ("auto", "linear", "ncm", "probe", "coord-probe")
 READOUT = "auto"  # the trained head below 16 labelled images per class, the probe from 16 (tcs/classifier.py)
 DISTILLING_OBJECTIVES = ("tcs-kd", "tcs")  # those with a coordinate system (the CLI's fit offers these)
 OBJECTIVES = (*DISTILLING_OBJECTIVES, "ce")

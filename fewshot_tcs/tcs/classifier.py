@@ -121,7 +121,8 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
         student_views: random views per image when teacher_views is 0 (their target is the clean one).
         readout: "linear" (the trained head), "ncm" (nearest class mean of the student's coordinates of
             the labelled images), "probe" (a logistic probe, C by cross-validation, on the trained student's
-            pooled features of the labelled images), or "auto": "probe" when every class has at least 16
+            pooled features of the labelled images), "coord-probe" (the same probe on the student's masked
+            coordinates of the labelled images), or "auto": "probe" when every class has at least 16
             labelled images, else "linear" (``PROBE_READOUT_MIN_PER_CLASS``). Each folds into one linear
             layer; ``readout_`` is the one used.
         init_projector: "ridge" (least squares from the untrained student to the targets) or "random".
@@ -415,8 +416,12 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
         with torch.no_grad():
             coords = student.projector(features)
         student.set_prototypes(_class_means(coords, torch.as_tensor(codes).to(coords.device)), distance_scale(coords))
-        probe = _probe_head(features, codes, self.seed)
-        self.heads_ = {"linear": trained_head.cpu(), "ncm": student.fold().linear.cpu(), "probe": probe}
+        self.heads_ = {
+            "linear": trained_head.cpu(),
+            "ncm": student.fold().linear.cpu(),
+            "probe": _probe_head(features, codes, self.seed),
+            "coord-probe": _coord_probe_head(student, coords, codes, self.seed),
+        }
         self.readout_ = choose_readout(self.readout, int(np.bincount(codes).min()))
         self.model_ = FoldedStudent(student.backbone, self.heads_[self.readout_])
         self.model_.to("cpu", memory_format=torch.channels_last).eval()
@@ -569,9 +574,9 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
         return self.coords_.explained_variance_ratio_.cpu().numpy(), self.mask_.cpu().numpy().astype(bool)
 
     def with_readout(self, readout: str) -> TCSClassifier:
-        """The same fitted student read out through ``readout`` ("linear", "ncm" or "probe") without training again: a
-        copy sharing the backbone, ``model_`` holding that readout's head. Needs ``heads_``, so a fit made in
-        this process (``load`` restores only the saved readout)."""
+        """The same fitted student read out through ``readout`` ("linear", "ncm", "probe" or "coord-probe")
+        without training again: a copy sharing the backbone, ``model_`` holding that readout's head. Needs
+        ``heads_``, so a fit made in this process (``load`` restores only the saved readout)."""
         self._check_fitted()
         if not hasattr(self, "heads_"):
             raise RuntimeError("with_readout needs heads_, which is not saved: fit in this process, or refit")
@@ -775,6 +780,20 @@ def _probe_head(features: torch.Tensor, labels: np.ndarray, seed: int) -> torch.
         head.weight.copy_(torch.as_tensor(weight))
         head.bias.copy_(torch.as_tensor(bias))
     return head
+
+
+@torch.no_grad()
+def _coord_probe_head(student: Student, coords: torch.Tensor, labels: np.ndarray, seed: int) -> torch.nn.Linear:
+    """The "coord-probe" readout: a logistic probe (C by cross-validation) on the labelled images' masked tailored
+    coordinates ``coords`` (n, r, the projector's output), folded through the projector into one linear layer on
+    the student's features: W = C' diag(m) P, b = C' diag(m) p + c."""
+    mask = student.mask.to(coords)
+    probe = _probe_head(coords * mask, labels, seed)
+    masked = probe.weight.to(coords) * mask
+    head = torch.nn.Linear(student.projector.in_features, probe.out_features)
+    head.weight.copy_(masked @ student.projector.weight)
+    head.bias.copy_(masked @ student.projector.bias + probe.bias.to(coords))
+    return head.cpu()
 
 
 @torch.no_grad()

@@ -316,6 +316,43 @@ def test_photo_quality_reports_the_allway_targets_methods_on_every_seed_they_ran
     assert "| student-kd | 60.00 +- 0.00 | 1.0 | +1.00 +- 0.00 |" in more and "student-ce" not in more
 
 
+def test_photo_quality_reports_the_coord_probe_readout_against_the_defaults_readout(tmp_path, monkeypatch):
+    import json
+
+    photos = script("photo_quality")
+    monkeypatch.setattr(photos, "RESULTS", tmp_path)
+    monkeypatch.setattr(photos, "SWEEP", tmp_path / "sweep")
+
+    def write(path, accuracies, readout="probe"):
+        rows = [
+            {"method": m, "episode": e, "key": f"{m} {e}", "accuracy": a, "fit_seconds": 1.0}
+            | {"resolved": {"readout": readout}}
+            for m, by_episode in accuracies.items()
+            for e, a in enumerate(by_episode)
+        ]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+    default, kd = photos.DEFAULT, "student-kd"
+    write(tmp_path / "cifar10-5w5s.jsonl", {default: [0.6, 0.7, 0.8], kd: [0.6, 0.6, 0.6]}, readout="linear")
+    write(tmp_path / "sweep" / "tkd-coordprobe-now" / "cifar10-5w5s.jsonl", {default: [0.62, 0.72]})
+    write(tmp_path / "allway" / "allway-16s.jsonl", {default: [0.65, 0.66], kd: [0.64]})
+    write(tmp_path / "allway-sweep" / "coord-probe" / "allway-16s.jsonl", {default: [0.66, 0.67]})
+    fits = [
+        {"name": f"tkd-coordprobe{'-seed1' * s}", "settings": {"seed": s}, "objective": "tcs-kd"}
+        | {"readouts": {"linear": 0.9, "probe": 0.94, "coord-probe": 0.93}}
+        for s in (0, 1)
+    ]
+    (tmp_path / "hymenoptera-sweep.jsonl").write_text("".join(json.dumps(r) + "\n" for r in fits))
+    table = "\n".join(photos._coord_probe_table())
+    assert "| CIFAR-10 5-way 5-shot | 2 | 67.00 +- " in table, "on the episodes both ran"
+    assert "| linear | +2.00 +- 0.00 | +7.00 +- " in table, "against the default's readout there, and KD"
+    assert "| CIFAR-10 all-way 16-shot | 2 | 66.50 +- " in table and "| probe | +1.00 +- 0.00 |  |" in table
+    assert "2-way" not in table, "no two-class records"
+    assert "| ants and bees, all 245 photos | 2 | 93.00 +- 0.00 | probe | -1.00 +- 0.00 |  |" in table
+    assert "16 a class" not in table
+
+
 def test_photo_quality_allway_runs_only_the_methods_named_on_the_seeds_asked(monkeypatch):
     photos = script("photo_quality")
     calls = []

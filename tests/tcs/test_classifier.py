@@ -131,6 +131,43 @@ def test_the_probe_readout_of_two_classes_gives_scikit_learns_margin(tmp_path):
     np.testing.assert_allclose(clf.predict_proba(x)[:, 1], 1 / (1 + np.exp(-expected)), atol=1e-3)
 
 
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_the_coord_probe_head_is_a_logistic_probe_on_the_masked_coordinates_folded_into_one_layer(n_classes):
+    from fewshot_tcs.linear_probe import fit_logistic
+    from fewshot_tcs.tcs.classifier import _coord_probe_head
+    from fewshot_tcs.tcs.student import Student
+
+    torch.manual_seed(0)
+    student = Student(torch.nn.Identity(), feature_dim=12, n_coords=5, n_classes=n_classes)
+    student.mask.copy_(torch.tensor([1.0, 0.0, 1.0, 1.0, 0.0]))
+    labels = np.repeat(np.arange(n_classes), 8)
+    features = torch.randn(len(labels), 12) + torch.as_tensor(labels, dtype=torch.float32)[:, None]
+    with torch.no_grad():
+        coords = student.projector(features)
+    head = _coord_probe_head(student, coords, labels, seed=0)
+    probe = fit_logistic((coords * student.mask).numpy(), labels, "cv", random_state=0)
+    expected = probe.decision_function((coords * student.mask).numpy())
+    with torch.no_grad():
+        logits = head(features).numpy()
+    margins = logits[:, 1] - logits[:, 0] if n_classes == 2 else logits
+    np.testing.assert_allclose(margins, expected, rtol=1e-4, atol=1e-4)
+    assert head.weight.shape == (n_classes, 12)
+
+
+def test_a_fit_reads_out_through_the_coord_probe_when_asked(fitted, tmp_path):
+    clf, x, y = fitted
+    unlabeled, _ = class_images(n_per_class=3, seed=1)
+    separately = TCSClassifier(**params(cache_dir=tmp_path, readout="coord-probe")).fit((x, y), unlabeled=unlabeled)
+    assert separately.readout_ == "coord-probe"
+    np.testing.assert_allclose(
+        clf.with_readout("coord-probe").decision_function(x), separately.decision_function(x), atol=1e-4
+    )
+    assert separately.score(x, y) >= 0.5
+    loaded = TCSClassifier.load(separately.save(tmp_path / "saved"))
+    assert loaded.readout_ == "coord-probe"
+    np.testing.assert_allclose(loaded.decision_function(x), separately.decision_function(x), atol=1e-4)
+
+
 def test_auto_reads_out_through_the_probe_only_with_enough_labelled_images_a_class(fitted, tmp_path, monkeypatch):
     from fewshot_tcs.tcs import classifier
 
