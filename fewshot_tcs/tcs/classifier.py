@@ -122,9 +122,9 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
         readout: "linear" (the trained head), "ncm" (nearest class mean of the student's coordinates of
             the labelled images), "probe" (a logistic probe, C by cross-validation, on the trained student's
             pooled features of the labelled images), "coord-probe" (the same probe on the student's masked
-            coordinates of the labelled images), or "auto": "probe" when every class has at least 16
-            labelled images, else "linear" (``PROBE_READOUT_MIN_PER_CLASS``). Each folds into one linear
-            layer; ``readout_`` is the one used.
+            coordinates of the labelled images; under objective="ce", its projector's outputs), or "auto":
+            "probe" when every class has at least 16 labelled images, else "linear"
+            (``PROBE_READOUT_MIN_PER_CLASS``). Each folds into one linear layer; ``readout_`` is the one used.
         init_projector: "ridge" (least squares from the untrained student to the targets) or "random".
         objective: "tcs-kd" (the default: CE, the tailored probe's decision on every item and view, and the
             coordinate mimic), "tcs" (the paper's objective: CE + coordinate mimic), or "ce" (cross-entropy
@@ -407,7 +407,7 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
         self.mask_ = student.mask.detach().cpu().clone()
         trained_head = student.fold().linear
         labelled = torch.arange(len(source))
-        # one pass serves the ncm and probe readouts
+        # one pass serves the ncm, probe and coord-probe readouts
         features = (
             untrained[labelled]
             if unchanged and untrained is not None

@@ -132,8 +132,11 @@ def test_the_probe_readout_of_two_classes_gives_scikit_learns_margin(tmp_path):
 
 
 @pytest.mark.parametrize("n_classes", [2, 3])
-def test_the_coord_probe_head_is_a_logistic_probe_on_the_masked_coordinates_folded_into_one_layer(n_classes):
+def test_the_coord_probe_head_is_a_logistic_probe_on_the_masked_coordinates_folded_into_one_layer(
+    n_classes, monkeypatch
+):
     from fewshot_tcs.linear_probe import fit_logistic
+    from fewshot_tcs.tcs import classifier
     from fewshot_tcs.tcs.classifier import _coord_probe_head
     from fewshot_tcs.tcs.student import Student
 
@@ -152,6 +155,13 @@ def test_the_coord_probe_head_is_a_logistic_probe_on_the_masked_coordinates_fold
     margins = logits[:, 1] - logits[:, 0] if n_classes == 2 else logits
     np.testing.assert_allclose(margins, expected, rtol=1e-4, atol=1e-4)
     assert head.weight.shape == (n_classes, 12)
+    # a probe weighing the dropped coordinates too: the fold must still drop them
+    probe = torch.nn.Linear(5, n_classes)
+    monkeypatch.setattr(classifier, "_probe_head", lambda *_: probe)
+    with torch.no_grad():
+        folded = _coord_probe_head(student, coords, labels, seed=0)(features)
+        np.testing.assert_allclose(folded, probe(coords * student.mask), rtol=1e-5, atol=1e-5)
+        assert not torch.allclose(folded, probe(coords), atol=1e-3)
 
 
 def test_a_fit_reads_out_through_the_coord_probe_when_asked(fitted, tmp_path):
