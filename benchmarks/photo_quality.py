@@ -590,11 +590,18 @@ def _crop_seeds_table() -> list[str]:
         "|---|---|---|---|---|",
     ]
     linear = _readout_values(auto, "linear")
-    for readout in auto[0]["readouts"]:
+    for readout in _shared_readouts(auto, whole):
         a, b = _readout_values(auto, readout), _readout_values(whole, readout)
         against_linear = _cell(a - linear, signed=True) if readout != "linear" else ""
         lines.append(f"| {readout} | {_cell(a)} | {_cell(b)} | {_cell(a - b, signed=True)} | {against_linear} |")
     return lines
+
+
+def _shared_readouts(*families: list[dict]) -> list[str]:
+    """The readouts every folder-sweep record of ``families`` holds, in the first one's order (records made
+    before a readout existed lack it)."""
+    records = [r for family in families for r in family]
+    return [readout for readout in records[0]["readouts"] if all(readout in r["readouts"] for r in records)]
 
 
 def _readout_values(records: list[dict], readout: str) -> np.ndarray:
@@ -619,7 +626,7 @@ def _objective_seeds_table() -> list[str]:
         "| tcs-kd − tcs, paired |",
         "|---|---|---|---|---|---|",
     ]
-    for readout in tcs_kd[0]["readouts"]:
+    for readout in _shared_readouts(tcs_kd, mimic_1, tcs):
         a, b, c = (_readout_values(found, readout) for found in (tcs_kd, mimic_1, tcs))
         paired = f"{_cell(a - b, signed=True)} | {_cell(a - c, signed=True)}"
         lines.append(f"| {readout} | {_cell(a)} | {_cell(b)} | {_cell(c)} | {paired} |")

@@ -380,7 +380,9 @@ def test_photo_quality_reports_crops_and_readouts_paired(tmp_path, monkeypatch):
         settings = {"seed": seed} if seed else {}
         return {"name": name, "settings": settings, "readouts": readouts, "val_accuracy": probe, **objective}
 
-    records = [sweep("crop-auto", 0, 0.9, 0.95), sweep("crop-auto-seed1", 1, 0.92, 0.95)]
+    newer = sweep("crop-auto", 0, 0.9, 0.95)
+    newer["readouts"]["coord-probe"] = 0.9  # made after the readout existed; its twins were not
+    records = [newer, sweep("crop-auto-seed1", 1, 0.92, 0.95)]
     records += [sweep("crop1-seed0", 0, 0.9, 0.9), sweep("crop1-seed1", 1, 0.9, 0.92), sweep("other", 2, 0.1, 0.1)]
     records += [sweep("tkd-default", 0, 0.9, 0.97, objective="tcs-kd"), sweep("tkd-default-seed1", 1, 0.9, 0.97)]
     records += [sweep("tkd-default-seed1", 1, 0.9, 0.97, objective="tcs-kd")]  # the first one, without, was tcs
@@ -399,6 +401,7 @@ def test_photo_quality_reports_crops_and_readouts_paired(tmp_path, monkeypatch):
     assert not (tmp_path / "binary" / "tkd-m1").exists(), "the report reads; it creates no folders"
     assert "over 2 seeds" in table, "seed 0 of crop-auto is the config without a seed setting"
     assert "| probe | 95.00 +- 0.00 | 91.00 +- " in table and "| +4.00 +- " in table
+    assert "| coord-probe |" not in table, "a readout only some seeds' fits hold is left out"
     assert "| cifar10-5w5s | tcs-kd | 2 | 60.00 +- 0.00 | 60.00 +- 0.00 | 60.00 +- " in table
     assert "over 2 seeds, by objective" in table
     by_objective = "| probe | 93.00 +- 0.00 | 97.00 +- 0.00 | 95.00 +- 0.00 | -4.00 +- 0.00 | -2.00 +- 0.00 |"
