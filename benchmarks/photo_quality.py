@@ -889,7 +889,7 @@ def _coord_probe_table() -> list[str]:
         default = np.array([records[DEFAULT][e]["accuracy"] for e in common])
         kd = records.get("student-kd", {})
         against_kd = _cell(coord - [kd[e]["accuracy"] for e in common], signed=True) if set(common) <= set(kd) else ""
-        readout = records[DEFAULT][common[0]]["resolved"]["readout"]
+        readout = records[DEFAULT][common[0]].get("resolved", {}).get("readout", "not recorded")
         rows.append(
             f"| {task} | {len(common)} | {_cell(coord)} | {readout} | {_cell(coord - default, signed=True)} "
             f"| {against_kd} |"

@@ -200,6 +200,7 @@ def test_photo_quality_report_pairs_the_default_with_each_baseline(tmp_path, mon
 
     photos = script("photo_quality")
     monkeypatch.setattr(photos, "RESULTS", tmp_path)
+    monkeypatch.setattr(photos, "SWEEP", tmp_path / "sweep")
 
     def record(method, episode, accuracy):
         return {"method": method, "episode": episode, "key": f"k{episode}", "accuracy": accuracy, "fit_seconds": 2.0}
