@@ -870,18 +870,23 @@ def _coord_probe_table() -> list[str]:
     all: CIFAR-10 5-way 5-shot (sweep ``tkd-coordprobe-now``), two-class and all-way 16-shot (configs
     ``coord-probe``), and ants and bees (folder-sweep ``tkd-coordprobe`` and ``tkd-k16-coordprobe``, both
     readouts of the same fits)."""
-    cifar = {
-        "CIFAR-10 5-way 5-shot": (SWEEP / "tkd-coordprobe-now" / "cifar10-5w5s.jsonl", RESULTS / "cifar10-5w5s.jsonl"),
-        "CIFAR-10 2-way 16-shot": (RESULTS / "binary" / "coord-probe" / "cifar10-2w16s.jsonl", None),
+    cifar = {  # task -> (the coord-probe's records file, the records of the default and KD there)
+        "CIFAR-10 5-way 5-shot": (
+            SWEEP / "tkd-coordprobe-now" / "cifar10-5w5s.jsonl",
+            _records(RESULTS / "cifar10-5w5s.jsonl"),
+        ),
+        "CIFAR-10 2-way 16-shot": (
+            RESULTS / "binary" / "coord-probe" / "cifar10-2w16s.jsonl",
+            _binary_records("cifar10-2w16s.jsonl"),
+        ),
         "CIFAR-10 all-way 16-shot": (
             RESULTS / "allway-sweep" / "coord-probe" / "allway-16s.jsonl",
-            RESULTS / "allway" / "allway-16s.jsonl",
+            _records(RESULTS / "allway" / "allway-16s.jsonl"),
         ),
     }
     rows = []
-    for task, (path, default_path) in cifar.items():
+    for task, (path, records) in cifar.items():
         found = _records(path).get(StudentTCSKD.name, {})
-        records = _records(default_path) if default_path else _binary_records("cifar10-2w16s.jsonl")
         common = sorted(set(found) & set(records.get(DEFAULT, ())))
         if not common:
             continue

@@ -786,14 +786,9 @@ def _probe_head(features: torch.Tensor, labels: np.ndarray, seed: int) -> torch.
 def _coord_probe_head(student: Student, coords: torch.Tensor, labels: np.ndarray, seed: int) -> torch.nn.Linear:
     """The "coord-probe" readout: a logistic probe (C by cross-validation) on the labelled images' masked tailored
     coordinates ``coords`` (n, r, the projector's output), folded through the projector into one linear layer on
-    the student's features: W = C' diag(m) P, b = C' diag(m) p + c."""
-    mask = student.mask.to(coords)
-    probe = _probe_head(coords * mask, labels, seed)
-    masked = probe.weight.to(coords) * mask
-    head = torch.nn.Linear(student.projector.in_features, probe.out_features)
-    head.weight.copy_(masked @ student.projector.weight)
-    head.bias.copy_(masked @ student.projector.bias + probe.bias.to(coords))
-    return head.cpu()
+    the student's features (``Student.fold`` with the probe as C)."""
+    probe = _probe_head(coords * student.mask.to(coords), labels, seed)
+    return student.fold(probe).linear.cpu()
 
 
 @torch.no_grad()

@@ -57,12 +57,14 @@ class Student(nn.Module):
         self.classifier.bias.copy_(-scale * (prototypes**2).sum(dim=1))
 
     @torch.no_grad()
-    def fold(self) -> FoldedStudent:
-        """One linear layer equal to C(m * P(.)) on the backbone's features: W = C diag(m) P."""
-        masked = self.classifier.weight * self.mask
-        linear = nn.Linear(self.projector.in_features, self.classifier.out_features)
+    def fold(self, classifier: nn.Linear | None = None) -> FoldedStudent:
+        """One linear layer equal to C(m * P(.)) on the backbone's features: W = C diag(m) P; ``classifier``
+        (r -> classes, on the masked coordinates) stands in for C."""
+        classifier = self.classifier if classifier is None else classifier.to(self.mask.device)
+        masked = classifier.weight * self.mask
+        linear = nn.Linear(self.projector.in_features, classifier.out_features)
         linear.weight.copy_(masked @ self.projector.weight)
-        linear.bias.copy_(masked @ self.projector.bias + self.classifier.bias)
+        linear.bias.copy_(masked @ self.projector.bias + classifier.bias)
         return FoldedStudent(self.backbone, linear)
 
 
