@@ -77,7 +77,7 @@ def _backbones(args: argparse.Namespace) -> int:
         )
     print(
         "\nAlso: timm:<any timm model>, open_clip:<arch>/<pretrained tag>. 'offline: no' means the weights "
-        "must be downloaded or given with weights=."
+        "must be downloaded or given with --weights."
     )
     return 0
 
@@ -312,7 +312,8 @@ def build_parser() -> argparse.ArgumentParser:
         choices=defaults.FIT_SHIPS,
         default=defaults.FIT_SHIP,
         help="best: the trained student or the untrained one read out through its probe, whichever scores higher "
-        "on the held-out images (the trained one on a tie); trained: always the trained student",
+        "on the held-out images (the trained one on a tie; only the trained one for a student from scratch or "
+        "--steps 0); trained: always the trained student",
     )
     fit.add_argument("--out", default="runs/fit", help="where the model, its ONNX export and the report go")
     fit.set_defaults(run=_fit)

@@ -94,7 +94,7 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
         clean_crop: the student's clean view (training and prediction) is this central fraction of the
             image's largest centred square, or "auto": the student's crop_pct x size / pretrained size for
             photographs large enough that the crop is not upsampled (0.875 x 160 / 224 = 0.625 for
-            MobileNetV2), else 1 (see ``tcs.resolution``). The
+            MobileNetV2), else 1; a student from scratch takes the whole square (see ``tcs.resolution``). The
             fraction used is ``clean_crop_``.
         train_stages: how many of the student's last stages train (the rest stays at its pretrained
             weights and is computed once per view, not at every step); None trains the whole network;
@@ -106,8 +106,8 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
         whiten: divide coordinates by the square root of their eigenvalues.
         basis: "support" (labelled features), "pool" (labelled + unlabelled) or "reference" (``reference=``).
         selection: "iterative" (tailoring by |m * dL/dm|), "fisher" or "none".
-        keep: coordinates that remain after selection (a count, or a fraction of r, never fewer than one per
-            class-mean direction: C - 1, capped at r).
+        keep: coordinates that remain after selection: a count (taken as given, capped at r), or a fraction of
+            r that never resolves below one per class-mean direction (C - 1, capped at r).
         select_every: steps between two drops of iterative selection.
         drop_fraction: fraction of the currently kept coordinates dropped at each selection (never below keep).
         lambda_mimic: weight of the coordinate mimic loss, or "auto": 10 under "tcs", 0.1 under "tcs-kd", where
