@@ -302,19 +302,28 @@ def test_photo_quality_reports_the_allway_targets_methods_on_every_seed_they_ran
 
     photos = script("photo_quality")
     monkeypatch.setattr(photos, "RESULTS", tmp_path)
-    seeds = {"logistic-cv": 3, "student-ce": 3, "student-kd": 5, photos.DEFAULT: 5}
-    rows = [
-        {"method": m, "episode": e, "key": f"16-shot seed {e}", "accuracy": 0.6 + 0.01 * (m == photos.DEFAULT)}
-        | {"fit_seconds": 1.0}
-        for m, n in seeds.items()
-        for e in range(n)
-    ]
     (tmp_path / "allway").mkdir()
-    (tmp_path / "allway" / "allway-16s.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    table = photos.report()
+
+    def report_of(seeds: dict[str, int]) -> str:
+        rows = [
+            {"method": m, "episode": e, "key": f"16-shot seed {e}", "accuracy": 0.6 + 0.01 * (m == photos.DEFAULT)}
+            | {"fit_seconds": 1.0}
+            for m, n in seeds.items()
+            for e in range(n)
+        ]
+        (tmp_path / "allway" / "allway-16s.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+        return photos.report()
+
+    table = report_of({"logistic-cv": 3, "student-ce": 3, "student-kd": 5, photos.DEFAULT: 5})
     assert "all-way 16-shot (10 classes, whole test split of 10,000)** (3 identical" in table
     more = table.split("the targets' methods on every seed run** (5 identical episodes or seeds")[1]
     assert "| student-kd | 60.00 +- 0.00 | 1.0 | +1.00 +- 0.00 |" in more and "student-ce" not in more
+    assert "alone" not in table, "no seed from ALLWAY_FRESH_SEED on"
+    fresh = photos.ALLWAY_FRESH_SEED + 2
+    table = report_of({"student-ce": 10, "student-kd": fresh, photos.DEFAULT: fresh})
+    assert "the targets' methods on every seed run** (10 identical" in table
+    alone = table.split(f"on seeds {photos.ALLWAY_FRESH_SEED}-{fresh - 1} alone** (2 identical episodes or seeds")[1]
+    assert "| student-kd | 60.00 +- 0.00 | 1.0 | +1.00 +- 0.00 |" in alone and "student-ce" not in alone
 
 
 def test_photo_quality_reports_the_coord_probe_readout_against_the_defaults_readout(tmp_path, monkeypatch):
@@ -352,6 +361,12 @@ def test_photo_quality_reports_the_coord_probe_readout_against_the_defaults_read
     assert "2-way" not in table, "no two-class records"
     assert "| ants and bees, all 245 photos | 2 | 93.00 +- 0.00 | probe | -1.00 +- 0.00 |  |" in table
     assert "16 a class" not in table
+    assert "episodes 60 on" not in table, "no episode after the first look"
+    monkeypatch.setattr(photos, "COORD_PROBE_FIRST_EPISODES", 1)
+    table = "\n".join(photos._coord_probe_table())
+    assert "| CIFAR-10 5-way 5-shot | 2 | 67.00 +- " in table, "the pooled row stays"
+    assert "| CIFAR-10 5-way 5-shot, episodes 1 on | 1 | 72.00 (one episode or seed) | linear | +2.00 (" in table
+    assert "| CIFAR-10 all-way 16-shot, episodes 1 on | 1 |" in table
 
 
 def test_photo_quality_allway_runs_only_the_methods_named_on_the_seeds_asked(monkeypatch):
