@@ -2,6 +2,7 @@
 
     python benchmarks/photo_quality.py --part episodes --episodes 30   # CIFAR-10 5-way 5-shot, 20 unlabelled/class
     python benchmarks/photo_quality.py --part episodes --episodes 60 --methods student-kd student-tcs-kd
+    python benchmarks/photo_quality.py --part episodes --first-episode 240 --episodes 360 --methods student-kd ...
     python benchmarks/photo_quality.py --part allway                   # CIFAR-10 all-way K-shot, 3 seeds
     python benchmarks/photo_quality.py --part allway --seeds 20 --methods protonet logistic-cv student-probe \
         student-ce student-kd student-tcs-kd                           # the targets' methods on 17 more seeds
@@ -26,7 +27,9 @@ untrained); student-ce; student-kd (soft targets of a probe on the teacher featu
 the tailored probe's decision at C=100, temperature 4, mimic weight 0.1), which every table pairs against the
 others. ``student-tcs-kd/first-settings`` is tcs-kd as first measured (C by cross-validation, temperature 2, mimic
 weight 10), the base of the sweep; ``student-tcs-kd/mimic-1`` the default before its mimic weight became 0.1, the
-base of the two sweeps' last columns and of the all-way sweep.
+base of the two sweeps' last columns and of the all-way sweep; ``student-tcs-kd/linear-head`` the default below 16
+labelled images a class read out through its trained head, before ``readout="auto"`` took the coordinate probe
+there.
 
 Records go to benchmarks/results/photos/ as each episode or seed finishes; a rerun resumes (records are matched
 by method and episode, so a change of settings needs a fresh folder, or the old records renamed).
@@ -118,6 +121,9 @@ NORMALISED_PROBE = [f"{name}/normalised-probe" for name in STUDENTS]
 # At 16 shots the students first read out through their trained heads, before readout="auto" chose the probe
 # there; those records carry "/head".
 HEAD_READOUTS = ["student-ce/head", "student-kd/head", "student-tcs/head"]
+# The default's records below 16 a class from before readout="auto" took the coordinate probe there (read out
+# through the trained head) carry "/linear-head".
+DEFAULT_LINEAR_HEAD = f"{DEFAULT}/linear-head"
 BASELINES = [
     "logistic-cv",
     "student-probe",
@@ -136,6 +142,7 @@ BASELINES = [
     FIRST_TCS_KD,
     MIMIC_1,
     *HEAD_READOUTS,
+    DEFAULT_LINEAR_HEAD,
 ]
 TABLE_ORDER = ["protonet", *BASELINES, DEFAULT]  # the rows of the 5-way and all-way tables
 
@@ -157,11 +164,15 @@ ALLWAY_SHOTS, ALLWAY_STUDENT_SHOTS, ALLWAY_SEEDS = (1, 2, 4, 8, 16), (16,), 3
 # table. Seeds from ALLWAY_FRESH_SEED on ran after a near miss on the first ten, so they are also reported alone.
 ALLWAY_TARGET_METHODS = ["protonet", "logistic-cv", "student-probe", "student-ce", "student-kd", DEFAULT]
 ALLWAY_FRESH_SEED = 10
+# KD and the default on 5-way 5-shot episodes from here on ran after readout="auto" took the coordinate probe below
+# 16 a class, a check of "above KD" on episodes that chose nothing: also reported alone.
+KD_CHECK_FIRST_EPISODE = 240
 
 
-def run_episodes(n_episodes: int, shots: int, only: list[str] | None = None) -> None:
-    """Every method (or those named in ``only``) on the first CIFAR-10 episodes of ``shots`` labelled images a class."""
-    episodes = load_episodes(named_episodes(f"cifar10/5w{shots}s"))[:n_episodes]
+def run_episodes(n_episodes: int, shots: int, only: list[str] | None = None, first: int = 0) -> None:
+    """Every method (or those named in ``only``) on the first CIFAR-10 episodes of ``shots`` labelled images a class,
+    or on those from ``first`` on."""
+    episodes = load_episodes(named_episodes(f"cifar10/5w{shots}s"))[first:n_episodes]
     methods = _only(FEATURE_METHODS + student_methods(), only)
     benchmark("cifar10", methods=methods, backbone=TEACHER, episodes=episodes, views=VIEWS, out=RESULTS)
 
@@ -705,8 +716,10 @@ def _change_by_task_rows(befores: list[str], afters: list[str], ants: tuple) -> 
         ("CIFAR-10 all-way", 10, "16", RESULTS / "allway" / "allway-16s.jsonl"),
     ):
         records = _binary_records(path.name) if classes == 2 else _records(path)
+        # the default's records through the trained head where it has them, so the change is measured alone
+        head = {DEFAULT: DEFAULT_LINEAR_HEAD} if DEFAULT_LINEAR_HEAD in records else {}
         for before, after in zip(befores, afters, strict=True):
-            a, b = records.get(before, {}), records.get(after, {})
+            a, b = records.get(before, {}), records.get(head.get(after, after), {})
             common = sorted(set(a) & set(b))
             student = before.split("/")[0]
             rows.append(
@@ -872,14 +885,16 @@ COORD_PROBE_FIRST_EPISODES = 60
 
 
 def _coord_probe_row(task: str, episodes: list[int], found: dict[int, dict], records: dict[str, dict]) -> str:
-    """A row of the coord-probe table: its ``found`` records on ``episodes`` against the default's and KD's."""
+    """A row of the coord-probe table: its ``found`` records on ``episodes`` against the readout it replaced or did
+    not replace (the default's records through the trained head where they exist, else the default's) and KD's."""
+    against = records[DEFAULT_LINEAR_HEAD] if DEFAULT_LINEAR_HEAD in records else records[DEFAULT]
     coord = np.array([found[e]["accuracy"] for e in episodes])
-    default = np.array([records[DEFAULT][e]["accuracy"] for e in episodes])
+    other = np.array([against[e]["accuracy"] for e in episodes])
     kd = records.get("student-kd", {})
     against_kd = _cell(coord - [kd[e]["accuracy"] for e in episodes], signed=True) if set(episodes) <= set(kd) else ""
-    readout = records[DEFAULT][episodes[0]].get("resolved", {}).get("readout", "not recorded")
+    readout = against[episodes[0]].get("resolved", {}).get("readout", "not recorded")
     return (
-        f"| {task} | {len(episodes)} | {_cell(coord)} | {readout} | {_cell(coord - default, signed=True)} "
+        f"| {task} | {len(episodes)} | {_cell(coord)} | {readout} | {_cell(coord - other, signed=True)} "
         f"| {against_kd} |"
     )
 
@@ -910,7 +925,7 @@ def _coord_probe_table() -> list[str]:
     rows = []
     for task, (path, records) in cifar.items():
         found = _records(path).get(StudentTCSKD.name, {})
-        common = sorted(set(found) & set(records.get(DEFAULT, ())))
+        common = sorted(set(found) & set(records.get(DEFAULT_LINEAR_HEAD, records.get(DEFAULT, ()))))
         fresh = [e for e in common if e >= COORD_PROBE_FIRST_EPISODES]
         looks = [(task, common), (f"{task}, episodes {COORD_PROBE_FIRST_EPISODES} on", fresh)]
         rows += [_coord_probe_row(task, episodes, found, records) for task, episodes in looks if episodes]
@@ -926,9 +941,10 @@ def _coord_probe_table() -> list[str]:
         return []
     return [
         '\n**The "coord-probe" readout** (a logistic probe on the default student\'s masked tailored coordinates, '
-        "against the readout the default uses there, paired by episode or seed; ants and bees: both readouts of the "
-        "same fits; accuracy %, mean and 95% interval)\n",
-        "| task | episodes or seeds | coord-probe | the default's readout | coord-probe − it, paired "
+        "against the readout the default used there before it (the trained head below 16 a class, where `auto` "
+        "takes the coord-probe since) or uses (the probe from 16), paired by episode or seed; ants and bees: both "
+        "readouts of the same fits; accuracy %, mean and 95% interval)\n",
+        "| task | episodes or seeds | coord-probe | the other readout | coord-probe − it, paired "
         "| coord-probe − KD, paired |",
         "|---|---|---|---|---|---|",
         *rows,
@@ -955,14 +971,16 @@ def _frozen_crops_table() -> list[str]:
 
 def _longer_run_table(records: dict[str, dict[int, dict]]) -> list[str]:
     """The methods run on more CIFAR-10 5-way 5-shot episodes than the main table shares (``--part episodes
-    --methods``), among KD and the default at 2 and at 3 stages and the default without its mimic (the sweep's
-    ``NO_MIMIC``, 2 stages), on the episodes they all ran, paired with the default (the 2-stage one where the
-    default has not run them), then KD and the default alone where they ran more; ``records`` are the main
+    --methods``), among KD, the default at 2 and at 3 stages, through its trained head and without its mimic (the
+    sweep's ``NO_MIMIC``, 2 stages), on the episodes they all ran, paired with the default (the 2-stage one where
+    the default has not run them), then KD and the default alone where they ran more; ``records`` are the main
     table's."""
     every = [records[m] for m in TABLE_ORDER if m in records]
     shared = len(set.intersection(*map(set, every))) if every else 0
     no_mimic = _records(SWEEP / NO_MIMIC / "cifar10-5w5s.jsonl").get(StudentTCSKD.name)
-    candidates = {m: records.get(m) for m in (KD_TWO_STAGES, DEFAULT_TWO_STAGES, "student-kd", DEFAULT)}
+    candidates = {
+        m: records.get(m) for m in (KD_TWO_STAGES, DEFAULT_TWO_STAGES, "student-kd", DEFAULT_LINEAR_HEAD, DEFAULT)
+    }
     candidates[DEFAULT_NO_MIMIC] = no_mimic
     longer = {m: found for m, found in candidates.items() if found and len(found) > shared}
     in_table = set.intersection(*map(set, longer.values())) if len(longer) >= 2 else set()
@@ -975,6 +993,17 @@ def _longer_run_table(records: dict[str, dict[int, dict]]) -> list[str]:
     if len(pair) == 2 and len(set.intersection(*map(set, pair.values()))) > len(in_table):
         lines += _table("CIFAR-10 5-way 5-shot, KD and the default on every episode both ran", pair, list(pair))
     return lines
+
+
+def _kd_check_table(records: dict[str, dict[int, dict]]) -> list[str]:
+    """KD and the default on the 5-way 5-shot episodes from ``KD_CHECK_FIRST_EPISODE`` on alone, paired."""
+    pair = {
+        m: {e: r for e, r in records.get(m, {}).items() if e >= KD_CHECK_FIRST_EPISODE} for m in ("student-kd", DEFAULT)
+    }
+    if not all(pair.values()):
+        return []
+    first, last = min(pair[DEFAULT]), max(pair[DEFAULT])
+    return _table(f"CIFAR-10 5-way 5-shot, KD and the default on episodes {first}-{last} alone", pair, list(pair))
 
 
 def _allway_targets_tables(title: str, records: dict[str, dict[int, dict]]) -> list[str]:
@@ -1002,6 +1031,7 @@ def report() -> str:
             lines += _table(title, records, TABLE_ORDER)
             if shots == 5:
                 lines += _longer_run_table(records)
+                lines += _kd_check_table(records)
     lines += _binary_table()
     for k in ALLWAY_SHOTS:
         path = RESULTS / "allway" / f"allway-{k}s.jsonl"
@@ -1063,6 +1093,7 @@ def main() -> None:
     parser.add_argument("--part", choices=parts, default="episodes")
     parser.add_argument("--config", nargs="+", action="append", default=[], help="sweep: NAME KEY=VALUE ...")
     parser.add_argument("--episodes", type=int, default=30)
+    parser.add_argument("--first-episode", type=int, default=0, help="episodes: skip the episodes before this one")
     parser.add_argument("--shots", type=int, choices=[1, 5], default=5)
     parser.add_argument("--methods", nargs="+", help="episodes, binary, allway: only these methods")
     parser.add_argument("--seeds", type=int, default=ALLWAY_SEEDS, help="allway: seeds 0 to N - 1")
@@ -1072,7 +1103,7 @@ def main() -> None:
     if args.report:
         print(report())
     elif args.part == "episodes":
-        run_episodes(args.episodes, args.shots, args.methods)
+        run_episodes(args.episodes, args.shots, args.methods, args.first_episode)
     elif args.part == "allway":
         run_allway(args.seeds, args.methods)
     elif args.part == "sweep":

@@ -17,7 +17,8 @@ student a user gets (only the teachers, the student and the views given); the /p
 photographs' recipe (the last 2 stages at 3e-4), which Omniglot got before the single-channel rule of
 fewshot_tcs/tcs/adaptation.py, under tcs-kd (at the mimic weight of 1 it had then), the paper's tcs and KD. The
 library-defaults row at mimic weight 1, the default before 0.1, is in the sweep's records
-(results/tcs_sweep/library-defaults, lib-tkd-mimic1).
+(results/tcs_sweep/library-defaults, lib-tkd-mimic1), and so is the row read out through the trained head, before
+readout="auto" took the coordinate probe below 16 labelled images a class (lib-tkd-linear-head).
 
 Omniglot has 20 drawings per character, so the semi-supervised episodes use 5 queries and 10 unlabelled
 images per class (k + q + u <= 20); the plain ones use 15 queries.
@@ -109,7 +110,7 @@ PHOTO_RECIPE_ROWS = {
 }
 # `logistic` keeps scikit-learn's C=1; this row is the probe at the C student-kd uses, the teacher's best here.
 TUNED_C = StudentKD().probe_C
-READOUT = "linear"  # what the default readout ("auto") uses at 1 and 5 shots: below 16 labelled images a class
+READOUT = "linear"  # what readout="auto" gives the paper's objective at 1 and 5 shots (below 16 a class)
 OTHER_READOUT = "linear" if READOUT == "ncm" else "ncm"
 TCS_DEFAULT, TCS_OTHER = f"student-tcs/{READOUT}", f"student-tcs/{OTHER_READOUT}"
 # Differences the targets and the readout choice are about, each paired episode by episode.

@@ -9,7 +9,7 @@ CLEAN_CROP = "auto"  # central fraction of the centred square the student sees (
 WEIGHT_INTERPOLATION = "auto"  # share of training's change the student keeps (tcs/adaptation.py)
 # the readout choices, here so that the CLI lists them without importing torch
 READOUTS = ("auto", "linear", "ncm", "probe", "coord-probe")
-READOUT = "auto"  # the trained head below 16 labelled images per class, the probe from 16 (tcs/classifier.py)
+READOUT = "auto"  # the probe from 16 labelled images a class, below: coordinate probe or head (tcs/classifier.py)
 DISTILLING_OBJECTIVES = ("tcs-kd", "tcs")  # those with a coordinate system (the CLI's fit offers these)
 OBJECTIVES = (*DISTILLING_OBJECTIVES, "ce")
 OBJECTIVE = "tcs-kd"  # the teacher's decision and its coordinates; "tcs" is the paper's objective

@@ -291,7 +291,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=defaults.READOUT,
         help="linear: the trained head; ncm: nearest class mean; probe: a logistic probe on the trained student's "
         "features; coord-probe: the same on its tailored coordinates; auto: probe when every class has at least 16 "
-        "images, else linear",
+        "images, else coord-probe under the tcs-kd objective when every class has at least 2, else linear",
     )
     fit.add_argument(
         "--weight-interpolation",

@@ -77,7 +77,7 @@ def fit_folder(
         raise ValueError(f"{len(problems)} unreadable image(s): " + "; ".join(problems[:3]))
     smallest = min(counts.values())
     # Chosen once from the whole folder, so the held-out estimate scores the readout the final model ships.
-    params = {"seed": seed, **params, "readout": choose_readout(settings.readout, smallest)}
+    params = {"seed": seed, **params, "readout": choose_readout(settings.readout, smallest, settings.objective)}
     n_folds = min(smallest, HOLDOUT_FOLDS)
     folds = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
     splits = list(folds.split(np.arange(len(source)), source.labels))

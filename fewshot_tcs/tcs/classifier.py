@@ -39,24 +39,40 @@ from .trainer import TrainConfig, TrainingLog, ViewBank, student_features, train
 log = logging.getLogger(__name__)
 
 CONFIG_FILE, WEIGHTS_FILE = "config.json", "model.safetensors"
-# readout="auto" reads out through the probe when every class has at least this many labelled images, else
-# through the trained head. Measured (docs/performance.md, photographs): probe - head -2.9 points at 5 a class
-# (CIFAR-10 5-shot), +4.1 at 16 (all-way), +1.0 at about 120 (ants and bees); nothing between 5 and 16.
+# readout="auto" reads out through the probe when every class has at least this many labelled images. Measured
+# (docs/performance.md, photographs): probe - head -2.9 points at 5 a class (CIFAR-10 5-shot), +4.1 at 16
+# (all-way), +1.0 at about 120 (ants and bees), under the paper's objective; nothing between 5 and 16.
 PROBE_READOUT_MIN_PER_CLASS = 16
+# Below that, the default objective's students read out through the probe on their tailored coordinates from this
+# many a class (a smaller class leaves the probe no cross-validation for its C). Measured at 5 a class against the
+# trained head, on 180 episodes chosen before the run: +0.84 +- 0.48 (CIFAR-10 5-way), two classes +0.57 +- 1.19,
+# Omniglot -0.16 +- 0.46; other objectives and 1 a class keep the head.
+COORD_PROBE_MIN_PER_CLASS = 2
+COORD_PROBE_OBJECTIVES = ("tcs-kd",)
 MODEL_FORMAT = "fewshot-tcs/folded-student/1"
 
 
-def choose_readout(readout: str, smallest_class: int) -> str:
-    """The readout a fit uses: ``readout`` itself, or for "auto" the probe when the smallest class has at least
-    ``PROBE_READOUT_MIN_PER_CLASS`` labelled images, else the trained head (logged)."""
+def choose_readout(readout: str, smallest_class: int, objective: str) -> str:
+    """The readout a fit uses: ``readout`` itself, or for "auto" (logged) the probe when the smallest class has at
+    least ``PROBE_READOUT_MIN_PER_CLASS`` labelled images; below that, under the default objective "tcs-kd", the
+    probe on the tailored coordinates ("coord-probe") from ``COORD_PROBE_MIN_PER_CLASS``; else the trained head."""
     if readout != "auto":
         return readout
-    chosen = "probe" if smallest_class >= PROBE_READOUT_MIN_PER_CLASS else "linear"
+    if smallest_class >= PROBE_READOUT_MIN_PER_CLASS:
+        chosen = "probe"
+    elif objective in COORD_PROBE_OBJECTIVES and smallest_class >= COORD_PROBE_MIN_PER_CLASS:
+        chosen = "coord-probe"
+    else:
+        chosen = "linear"
     log.info(
-        "readout %s: the smallest class has %d labelled images (probe from %d); pass readout= to override",
+        "readout %s: the smallest class has %d labelled images, objective %s (probe from %d a class, coord-probe "
+        "from %d under %s, else linear); pass readout= to override",
         chosen,
         smallest_class,
+        objective,
         PROBE_READOUT_MIN_PER_CLASS,
+        COORD_PROBE_MIN_PER_CLASS,
+        " or ".join(COORD_PROBE_OBJECTIVES),
     )
     return chosen
 
@@ -123,8 +139,9 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
             the labelled images), "probe" (a logistic probe, C by cross-validation, on the trained student's
             pooled features of the labelled images), "coord-probe" (the same probe on the student's masked
             coordinates of the labelled images; under objective="ce", its projector's outputs), or "auto":
-            "probe" when every class has at least 16 labelled images, else "linear"
-            (``PROBE_READOUT_MIN_PER_CLASS``). Each folds into one linear layer; ``readout_`` is the one used.
+            "probe" when every class has at least 16 labelled images (``PROBE_READOUT_MIN_PER_CLASS``), below
+            that "coord-probe" under objective="tcs-kd" when every class has at least 2, else "linear"
+            (``choose_readout``). Each folds into one linear layer; ``readout_`` is the one used.
         init_projector: "ridge" (least squares from the untrained student to the targets) or "random".
         objective: "tcs-kd" (the default: CE, the tailored probe's decision on every item and view, and the
             coordinate mimic), "tcs" (the paper's objective: CE + coordinate mimic), or "ce" (cross-entropy
@@ -422,7 +439,7 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
             "probe": _probe_head(features, codes, self.seed),
             "coord-probe": _coord_probe_head(student, coords, codes, self.seed),
         }
-        self.readout_ = choose_readout(self.readout, int(np.bincount(codes).min()))
+        self.readout_ = choose_readout(self.readout, int(np.bincount(codes).min()), self.objective)
         self.model_ = FoldedStudent(student.backbone, self.heads_[self.readout_])
         self.model_.to("cpu", memory_format=torch.channels_last).eval()
         self.teacher_dim_ = int(teacher.clean.shape[1])

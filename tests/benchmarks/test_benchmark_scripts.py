@@ -326,7 +326,7 @@ def test_photo_quality_reports_the_allway_targets_methods_on_every_seed_they_ran
     assert "| student-kd | 60.00 +- 0.00 | 1.0 | +1.00 +- 0.00 |" in alone and "student-ce" not in alone
 
 
-def test_photo_quality_reports_the_coord_probe_readout_against_the_defaults_readout(tmp_path, monkeypatch):
+def test_photo_quality_reports_the_coord_probe_readout_against_the_readout_it_replaced(tmp_path, monkeypatch):
     import json
 
     photos = script("photo_quality")
@@ -344,7 +344,8 @@ def test_photo_quality_reports_the_coord_probe_readout_against_the_defaults_read
         path.write_text("".join(json.dumps(r) + "\n" for r in rows))
 
     default, kd = photos.DEFAULT, "student-kd"
-    write(tmp_path / "cifar10-5w5s.jsonl", {default: [0.6, 0.7, 0.8], kd: [0.6, 0.6, 0.6]}, readout="linear")
+    head = {photos.DEFAULT_LINEAR_HEAD: [0.6, 0.7, 0.8], default: [0.5] * 4, kd: [0.6, 0.6, 0.6]}
+    write(tmp_path / "cifar10-5w5s.jsonl", head, readout="linear")  # the default's records through the head
     write(tmp_path / "sweep" / "tkd-coordprobe-now" / "cifar10-5w5s.jsonl", {default: [0.62, 0.72]})
     write(tmp_path / "allway" / "allway-16s.jsonl", {default: [0.65, 0.66], kd: [0.64]})
     write(tmp_path / "allway-sweep" / "coord-probe" / "allway-16s.jsonl", {default: [0.66, 0.67]})
@@ -360,13 +361,34 @@ def test_photo_quality_reports_the_coord_probe_readout_against_the_defaults_read
     assert "| CIFAR-10 all-way 16-shot | 2 | 66.50 +- " in table and "| probe | +1.00 +- 0.00 |  |" in table
     assert "2-way" not in table, "no two-class records"
     assert "| ants and bees, all 245 photos | 2 | 93.00 +- 0.00 | probe | -1.00 +- 0.00 |  |" in table
-    assert "16 a class" not in table
+    assert "ants and bees, 16 a class" not in table
     assert "episodes 60 on" not in table, "no episode after the first look"
     monkeypatch.setattr(photos, "COORD_PROBE_FIRST_EPISODES", 1)
     table = "\n".join(photos._coord_probe_table())
     assert "| CIFAR-10 5-way 5-shot | 2 | 67.00 +- " in table, "the pooled row stays"
     assert "| CIFAR-10 5-way 5-shot, episodes 1 on | 1 | 72.00 (one episode or seed) | linear | +2.00 (" in table
     assert "| CIFAR-10 all-way 16-shot, episodes 1 on | 1 |" in table
+
+
+def test_photo_quality_reports_kd_and_the_default_on_the_check_episodes_alone(tmp_path, monkeypatch):
+    import json
+
+    photos = script("photo_quality")
+    monkeypatch.setattr(photos, "RESULTS", tmp_path)
+    monkeypatch.setattr(photos, "KD_CHECK_FIRST_EPISODE", 2)
+    accuracies = {"student-kd": [0.6, 0.6, 0.5, 0.5], photos.DEFAULT: [0.6, 0.6, 0.52, 0.54], "student-ce": [0.4] * 4}
+    rows = [
+        {"method": m, "episode": e, "key": f"episode {e}", "accuracy": a, "fit_seconds": 1.0}
+        for m, by_episode in accuracies.items()
+        for e, a in enumerate(by_episode)
+    ]
+    (tmp_path / "cifar10-5w5s.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    table = photos.report()
+    alone = table.split("KD and the default on episodes 2-3 alone** (2 identical episodes or seeds for every method)")
+    assert len(alone) == 2 and "| student-kd | 50.00 +- 0.00 | 1.0 | +3.00 +- " in alone[1]
+    assert "student-ce" not in alone[1].split("**")[0]
+    monkeypatch.setattr(photos, "KD_CHECK_FIRST_EPISODE", 4)
+    assert "alone**" not in photos.report(), "no episode from the check's first on"
 
 
 def test_photo_quality_allway_runs_only_the_methods_named_on_the_seeds_asked(monkeypatch):

@@ -63,7 +63,7 @@ def test_episode_records_keep_what_auto_settings_became(task, tmp_path):
     records = [json.loads(line) for line in (tmp_path / "r.jsonl").read_text().splitlines()]
     assert records[0]["settings"]["lr"] == "auto"  # as given: what resuming compares
     assert {r["resolved"]["lr"] for r in records} == {0.03}  # as it ran: a student from scratch
-    assert records[0]["resolved"]["readout"] == "linear"  # two labelled images a class
+    assert records[0]["resolved"]["readout"] == "coord-probe"  # two labelled images a class, objective tcs-kd
 
 
 def _queries(source, sampler):

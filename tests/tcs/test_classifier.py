@@ -96,7 +96,7 @@ def test_with_readout_reads_the_same_fit_out_as_a_fit_under_that_readout(fitted,
     ncm = clf.with_readout("ncm")
     np.testing.assert_allclose(ncm.decision_function(x), separately.decision_function(x), atol=1e-4)
     assert not np.allclose(ncm.decision_function(x), before), "the two readouts should differ"
-    assert clf.readout_ == "linear" and np.array_equal(clf.decision_function(x), before), "the original is kept"
+    assert clf.readout_ == "coord-probe" and np.array_equal(clf.decision_function(x), before), "the original is kept"
     with pytest.raises(ValueError, match="readout must be one of"):
         clf.with_readout("knn")
     with pytest.raises(RuntimeError, match="heads_"):
@@ -178,18 +178,38 @@ def test_a_fit_reads_out_through_the_coord_probe_when_asked(fitted, tmp_path):
     np.testing.assert_allclose(loaded.decision_function(x), separately.decision_function(x), atol=1e-4)
 
 
-def test_auto_reads_out_through_the_probe_only_with_enough_labelled_images_a_class(fitted, tmp_path, monkeypatch):
+def test_auto_reads_out_through_the_probe_with_enough_labelled_images_else_the_coordinate_probe(
+    fitted, tmp_path, monkeypatch
+):
     from fewshot_tcs.tcs import classifier
 
     clf, x, y = fitted
-    assert clf.readout == "auto" and clf.readout_ == "linear", "6 images a class is below the probe's 16"
-    np.testing.assert_array_equal(clf.decision_function(x), clf.with_readout("linear").decision_function(x))
+    assert clf.readout == "auto" and clf.readout_ == "coord-probe", "6 images a class, under the default tcs-kd"
+    np.testing.assert_array_equal(clf.decision_function(x), clf.with_readout("coord-probe").decision_function(x))
     monkeypatch.setattr(classifier, "PROBE_READOUT_MIN_PER_CLASS", 6)
     probed = TCSClassifier(**params(cache_dir=tmp_path)).fit((x, y))
     assert probed.readout_ == "probe"
     np.testing.assert_array_equal(probed.decision_function(x), probed.with_readout("probe").decision_function(x))
     again = TCSClassifier.load(probed.save(tmp_path / "model"))
     assert again.readout == "auto" and again.readout_ == "probe"
+
+
+@pytest.mark.parametrize(
+    "smallest_class, objective, chosen",
+    [
+        (16, "ce", "probe"),
+        (15, "tcs-kd", "coord-probe"),
+        (2, "tcs-kd", "coord-probe"),
+        (1, "tcs-kd", "linear"),  # no cross-validation for the probe's C
+        (5, "tcs", "linear"),
+        (5, "ce", "linear"),
+    ],
+)
+def test_auto_readout_rule(smallest_class, objective, chosen):
+    from fewshot_tcs.tcs.classifier import choose_readout
+
+    assert choose_readout("auto", smallest_class, objective) == chosen
+    assert choose_readout("ncm", smallest_class, objective) == "ncm", "a readout given is kept"
 
 
 def test_the_clean_crop_is_used_in_training_and_prediction_and_travels_with_the_model(tmp_path):
