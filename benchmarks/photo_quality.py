@@ -884,10 +884,11 @@ def _readouts_table() -> list[str]:
 COORD_PROBE_FIRST_EPISODES = 60
 
 
-def _coord_probe_row(task: str, episodes: list[int], found: dict[int, dict], records: dict[str, dict]) -> str:
+def _coord_probe_row(
+    task: str, episodes: list[int], found: dict[int, dict], against: dict[int, dict], records: dict[str, dict]
+) -> str:
     """A row of the coord-probe table: its ``found`` records on ``episodes`` against the readout it replaced or did
-    not replace (the default's records through the trained head where they exist, else the default's) and KD's."""
-    against = records[DEFAULT_LINEAR_HEAD] if DEFAULT_LINEAR_HEAD in records else records[DEFAULT]
+    not replace (``against``) and KD's (in ``records``)."""
     coord = np.array([found[e]["accuracy"] for e in episodes])
     other = np.array([against[e]["accuracy"] for e in episodes])
     kd = records.get("student-kd", {})
@@ -925,10 +926,12 @@ def _coord_probe_table() -> list[str]:
     rows = []
     for task, (path, records) in cifar.items():
         found = _records(path).get(StudentTCSKD.name, {})
-        common = sorted(set(found) & set(records.get(DEFAULT_LINEAR_HEAD, records.get(DEFAULT, ()))))
+        # the default's records through the trained head where they exist (the readout replaced), else the default's
+        against = records.get(DEFAULT_LINEAR_HEAD, records.get(DEFAULT, {}))
+        common = sorted(set(found) & set(against))
         fresh = [e for e in common if e >= COORD_PROBE_FIRST_EPISODES]
         looks = [(task, common), (f"{task}, episodes {COORD_PROBE_FIRST_EPISODES} on", fresh)]
-        rows += [_coord_probe_row(task, episodes, found, records) for task, episodes in looks if episodes]
+        rows += [_coord_probe_row(task, episodes, found, against, records) for task, episodes in looks if episodes]
     for family, task in (
         ("tkd-coordprobe", "ants and bees, all 245 photos"),
         ("tkd-k16-coordprobe", "ants and bees, 16 a class"),
