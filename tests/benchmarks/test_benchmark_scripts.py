@@ -318,12 +318,13 @@ def test_photo_quality_reports_the_allway_targets_methods_on_every_seed_they_ran
     assert "all-way 16-shot (10 classes, whole test split of 10,000)** (3 identical" in table
     more = table.split("the targets' methods on every seed run** (5 identical episodes or seeds")[1]
     assert "| student-kd | 60.00 +- 0.00 | 1.0 | +1.00 +- 0.00 |" in more and "student-ce" not in more
-    assert "alone" not in table, "no seed from ALLWAY_FRESH_SEED on"
-    fresh = photos.ALLWAY_FRESH_SEED + 2
-    table = report_of({"student-ce": 10, "student-kd": fresh, photos.DEFAULT: fresh})
+    assert "alone" not in table, "no seed from the first of ALLWAY_FRESH_SEEDS on"
+    monkeypatch.setattr(photos, "ALLWAY_FRESH_SEEDS", (10, 12))
+    table = report_of({"student-ce": 10, "student-kd": 14, photos.DEFAULT: 14})
     assert "the targets' methods on every seed run** (10 identical" in table
-    alone = table.split(f"on seeds {photos.ALLWAY_FRESH_SEED}-{fresh - 1} alone** (2 identical episodes or seeds")[1]
+    alone = table.split("on seeds 10-11 alone** (2 identical episodes or seeds")[1]
     assert "| student-kd | 60.00 +- 0.00 | 1.0 | +1.00 +- 0.00 |" in alone and "student-ce" not in alone
+    assert "on seeds 12-13 alone** (2 identical episodes or seeds" in table, "each batch up to the next"
 
 
 def test_photo_quality_reports_the_coord_probe_readout_against_the_readout_it_replaced(tmp_path, monkeypatch):
@@ -361,13 +362,17 @@ def test_photo_quality_reports_the_coord_probe_readout_against_the_readout_it_re
     assert "| CIFAR-10 all-way 16-shot | 2 | 66.50 +- " in table and "| probe | +1.00 +- 0.00 |  |" in table
     assert "2-way" not in table, "no two-class records"
     assert "| ants and bees, all 245 photos | 2 | 93.00 +- 0.00 | probe | -1.00 +- 0.00 |  |" in table
-    assert "ants and bees, 16 a class" not in table
+    assert "ants and bees, 16 a class" not in table and "40 a class" not in table
     assert "episodes 60 on" not in table, "no episode after the first look"
     monkeypatch.setattr(photos, "COORD_PROBE_FIRST_EPISODES", 1)
     table = "\n".join(photos._coord_probe_table())
     assert "| CIFAR-10 5-way 5-shot | 2 | 67.00 +- " in table, "the pooled row stays"
     assert "| CIFAR-10 5-way 5-shot, episodes 1 on | 1 | 72.00 (one episode or seed) | linear | +2.00 (" in table
-    assert "| CIFAR-10 all-way 16-shot, episodes 1 on | 1 |" in table
+    assert "all-way 16-shot, seeds" not in table, "the all-way second look starts at its own seed"
+    monkeypatch.setattr(photos, "COORD_PROBE_FIRST_SEEDS", 1)
+    assert "| CIFAR-10 all-way 16-shot, seeds 1 on | 1 | 67.00 (one episode or seed) | probe | +1.00 (" in "\n".join(
+        photos._coord_probe_table()
+    )
 
 
 def test_photo_quality_reports_kd_and_the_default_on_the_check_episodes_alone(tmp_path, monkeypatch):
@@ -391,6 +396,55 @@ def test_photo_quality_reports_kd_and_the_default_on_the_check_episodes_alone(tm
     assert "alone**" not in photos.report(), "no episode from the check's first on"
 
 
+def test_photo_quality_reports_kd_read_out_every_way_against_its_head_and_the_default(tmp_path, monkeypatch):
+    import json
+
+    photos = script("photo_quality")
+    monkeypatch.setattr(photos, "RESULTS", tmp_path)
+    default = [
+        {"method": photos.DEFAULT, "episode": e, "accuracy": a, "fit_seconds": 1.0}
+        for e, a in ((3, 0.7), (4, 0.74), (5, 0.8))
+    ]
+    (tmp_path / "cifar10-5w5s.jsonl").write_text("".join(json.dumps(r) + "\n" for r in default))
+    assert "KD read out every way" not in photos.report(), "nothing to report before --part kd-readouts"
+    readouts = {
+        "4": {"linear": 0.7, "probe": 0.72},
+        "3": {"linear": 0.6, "probe": 0.64},
+        "9": {"linear": 0, "probe": 0},
+    }
+    (tmp_path / "readouts-kd.json").write_text(json.dumps(readouts))
+    table = photos.report()
+    assert "**KD read out every way, 5-way 5-shot episodes 3-4**" in table, "only the episodes the default ran"
+    assert "| linear | 2 | 65.00 +- " in table and "| +0.00 +- 0.00 | +7.00 +- " in table
+    assert "| probe | 2 | 68.00 +- " in table and "| +3.00 +- " in table and "| +4.00 +- " in table
+
+
+def test_photo_quality_kd_readouts_keeps_every_readout_of_kd_fits_by_episode(tmp_path, monkeypatch):
+    import json
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    photos = script("photo_quality")
+    monkeypatch.setattr(photos, "RESULTS", tmp_path)
+    episodes = [SimpleNamespace(index=i, query_labels=np.array([0, 1])) for i in range(4)]
+    monkeypatch.setattr(photos, "load_episodes", lambda _: episodes)
+    monkeypatch.setattr(photos, "named_episodes", lambda name: name)
+
+    def fake_benchmark(source, methods, episodes, **_):
+        [method] = methods
+        assert isinstance(method, photos.StudentKD) and not method.teacher_in_loop, "KD as the tables run it"
+        for e in episodes:
+            photos.KeepsEveryReadout.predictions.append(
+                {"linear": np.array([0, 0]), "probe": np.array([0, e.index % 2])}
+            )
+
+    monkeypatch.setattr(photos, "benchmark", fake_benchmark)
+    photos.run_kd_readouts(2, 4)
+    found = json.loads((tmp_path / "readouts-kd.json").read_text())
+    assert found == {"2": {"linear": 0.5, "probe": 0.5}, "3": {"linear": 0.5, "probe": 1.0}}
+
+
 def test_photo_quality_allway_runs_only_the_methods_named_on_the_seeds_asked(monkeypatch):
     photos = script("photo_quality")
     calls = []
@@ -398,13 +452,28 @@ def test_photo_quality_allway_runs_only_the_methods_named_on_the_seeds_asked(mon
     monkeypatch.setattr(
         photos, "allway_benchmark", lambda *_, methods, shots, seeds, **__: calls.append((methods, shots, seeds))
     )
-    photos.run_allway(10, ["logistic-cv", "student-kd"])
+    photos.run_allway(range(10), ["logistic-cv", "student-kd"])
     (students, student_shots, seeds), (features, feature_shots, _) = calls
     assert [m.name for m in students] == ["student-kd"] and student_shots == photos.ALLWAY_STUDENT_SHOTS
     assert features == ["logistic-cv"] and feature_shots == photos.ALLWAY_SHOTS and list(seeds) == list(range(10))
     with pytest.raises(SystemExit, match="unknown \\['student-kdd'\\]"):
-        photos.run_allway(10, ["student-kdd"])
+        photos.run_allway(range(10), ["student-kdd"])
     assert len(calls) == 2, "a misspelt name stops before any method runs"
+
+
+def test_photo_quality_allway_sweep_runs_each_config_on_the_seeds_asked(monkeypatch):
+    photos = script("photo_quality")
+    calls = []
+    monkeypatch.setattr(photos, "load_source", lambda name, split: split)
+    monkeypatch.setattr(
+        photos,
+        "allway_benchmark",
+        lambda *_, methods, shots, seeds, out, **__: calls.append((methods, shots, seeds, out)),
+    )
+    photos.run_allway_sweep([["coord-probe", 'readout="coord-probe"']], 16, range(20, 30))
+    [([method], shots, seeds, out)] = calls
+    assert method.params["readout"] == "coord-probe" and shots == (16,) and list(seeds) == list(range(20, 30))
+    assert out == photos.RESULTS / "allway-sweep" / "coord-probe"
 
 
 def test_photo_quality_reports_crops_and_readouts_paired(tmp_path, monkeypatch):
