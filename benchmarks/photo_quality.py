@@ -9,6 +9,7 @@
     python benchmarks/photo_quality.py --part allway --first-seed 20 --seeds 30 --methods student-kd  # seeds 20-29
     python benchmarks/photo_quality.py --part folder                   # ants and bees through `fewshot-tcs fit`
     python benchmarks/photo_quality.py --part folder-ship              # what that fit ships, over 7 seeds
+    python benchmarks/photo_quality.py --part five-by-ten              # 5 classes x 10 photos through that fit
     python benchmarks/photo_quality.py --part binary --methods student-kd    # two-class episodes, some baselines
     python benchmarks/photo_quality.py --report                        # the tables from what has run so far
     python benchmarks/photo_quality.py --part sweep --episodes 10 --config tkd-lr1e-3 lr=0.001 ...
@@ -448,11 +449,7 @@ def run_folder() -> None:
             for name in ("fit", "trained-fit", "linear-fit")
         }
         train = FolderSource(work / "train")
-        probes = {}
-        for name in (TEACHER, STUDENT):  # each backbone's tuned probe at its own native resolution
-            x_train = l2_normalize(teacher_pass(name, train, normalize=False, quiet=True).values)
-            x_val = l2_normalize(teacher_pass(name, val, normalize=False, quiet=True).values)
-            probes[name] = float(np.mean(fit_logistic(x_train, train.labels).predict(x_val) == val.labels))
+        probes = _backbone_probes(train, val)
         view_probe = StudentViewProbe(student=STUDENT).fit(ItemSet(images=train, labels=train.labels))
         probes["view"] = float(np.mean(view_probe.predict(ItemSet(images=val)) == val.labels))
         record = {
@@ -471,6 +468,46 @@ def run_folder() -> None:
         }
         RESULTS.mkdir(parents=True, exist_ok=True)
         (RESULTS / "hymenoptera-fit.json").write_text(json.dumps(record, indent=1))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _backbone_probes(train, test) -> dict[str, float]:
+    """The accuracy on ``test`` (by class name) of each backbone's tuned probe, fitted on ``train`` at the
+    backbone's own native resolution."""
+    truth = np.array(test.classes)[test.labels]
+    found = {}
+    for name in (TEACHER, STUDENT):
+        x_train = l2_normalize(teacher_pass(name, train, normalize=False, quiet=True).values)
+        x_test = l2_normalize(teacher_pass(name, test, normalize=False, quiet=True).values)
+        predicted = np.array(train.classes)[fit_logistic(x_train, train.labels).predict(x_test)]
+        found[name] = float(np.mean(predicted == truth))
+    return found
+
+
+def run_five_by_ten() -> None:
+    """The folder of 5 classes x 10 photos that ``--part folder`` times (CIFAR-10 training images), fitted as a
+    customer would (`fewshot-tcs fit`, every default), the saved model scored on every CIFAR-10 test image of those
+    classes beside the teacher's and the student backbone's tuned probes on the same 50 photos;
+    results/photos/five-by-ten.json."""
+    work = Path(tempfile.mkdtemp(prefix="photos-"))
+    try:
+        folder = write_folder(load_source("cifar10", "train"), work / "five-by-ten", n_classes=5, per_class=10)
+        fit_seconds = fit_folder_seconds(folder, work / "fit")
+        train, test = FolderSource(folder), load_source("cifar10", "test")
+        test = test.subset(np.flatnonzero(np.isin(np.array(test.classes)[test.labels], train.classes)))
+        shipped = TCSClassifier.load(work / "fit" / "model")
+        record = {
+            "classes": list(train.classes),
+            "test_images": len(test),
+            "fit_seconds": fit_seconds,
+            "shipped": "untrained student" if shipped.steps == 0 else "trained student",
+            "readout": shipped.readout_,
+            "student_default": float(np.mean(shipped.predict(test) == np.array(test.classes)[test.labels])),
+            **{f"{name}_probe": accuracy for name, accuracy in _backbone_probes(train, test).items()},
+        }
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        (RESULTS / "five-by-ten.json").write_text(json.dumps(record, indent=1))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -1136,7 +1173,23 @@ def report() -> str:
             r["report"].strip(),
             "```",
         ]
+    lines += _five_by_ten_line()
     return "\n".join(lines)
+
+
+def _five_by_ten_line() -> list[str]:
+    path = RESULTS / "five-by-ten.json"
+    if not path.exists():
+        return []
+    r = json.loads(path.read_text())
+    return [
+        f"\n**5 classes x 10 photos** (`--part five-by-ten`): `fewshot-tcs fit` on a folder of 10 CIFAR-10 training "
+        f"images of each of {', '.join(r['classes'])} (defaults; it shipped the {r['shipped']}, read out through "
+        f"`{r['readout']}`; fit {r['fit_seconds']:.0f} s), scored on the {r['test_images']:,} test images of those "
+        f"classes: {100 * r['student_default']:.2f} %; on the same 50 photos the teacher's tuned probe "
+        f"{100 * r[f'{TEACHER}_probe']:.2f} % and the student backbone's own probe at 224 px "
+        f"{100 * r[f'{STUDENT}_probe']:.2f} %."
+    ]
 
 
 def main() -> None:
@@ -1153,6 +1206,7 @@ def main() -> None:
         "frozen-crops",
         "folder-ship",
         "kd-readouts",
+        "five-by-ten",
     ]
     parser.add_argument("--part", choices=parts, default="episodes")
     parser.add_argument("--config", nargs="+", action="append", default=[], help="sweep: NAME KEY=VALUE ...")
@@ -1189,6 +1243,8 @@ def main() -> None:
         run_folder_ship()
     elif args.part == "kd-readouts":
         run_kd_readouts(args.first_episode, args.episodes)
+    elif args.part == "five-by-ten":
+        run_five_by_ten()
     else:
         run_folder()
 

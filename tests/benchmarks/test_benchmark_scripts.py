@@ -592,3 +592,35 @@ def test_photo_quality_binary_runs_only_the_baselines_named(monkeypatch):
     assert config == "tkd-x" and swept[0].params["lr"] == 0.001
     with pytest.raises(SystemExit, match="unknown \\['student-tcs'\\]"):
         photos.run_binary_sweep([], ["student-tcs"])  # not a two-class baseline
+
+
+def test_photo_quality_reports_the_five_by_ten_folder_beside_both_probes(tmp_path, monkeypatch):
+    import json
+
+    photos = script("photo_quality")
+    monkeypatch.setattr(photos, "RESULTS", tmp_path)
+    assert "5 classes x 10 photos" not in photos.report(), "nothing before --part five-by-ten"
+    record = {"classes": ["cat", "dog"], "test_images": 2000, "fit_seconds": 65.6, "shipped": "trained student"}
+    record |= {"readout": "coord-probe", "student_default": 0.8125, "efficientnet_lite2_probe": 0.8}
+    (tmp_path / "five-by-ten.json").write_text(json.dumps(record | {"mobilenetv2_100_probe": 0.75}))
+    line = photos.report().split("**5 classes x 10 photos**")[1]
+    assert (
+        "images of each of cat, dog (defaults; it shipped the trained student, read out through `coord-probe`" in line
+    )
+    assert "fit 66 s), scored on the 2,000 test images of those classes: 81.25 %" in line
+    assert "teacher's tuned probe 80.00 % and the student backbone's own probe at 224 px 75.00 %." in line
+
+
+def test_backbone_probes_score_test_images_by_class_name(monkeypatch):
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    photos = script("photo_quality")
+    train = SimpleNamespace(classes=("bee", "cat"), labels=np.array([0, 0, 0, 1, 1, 1]))
+    test = SimpleNamespace(classes=("ant", "bee", "cat"), labels=np.array([1, 2, 2]))  # its own class indices
+    features = {id(train): [[1, 0], [1, 0.1], [1, 0.2], [0, 1], [0.1, 1], [0.2, 1]], id(test): [[1, 0], [0, 1], [1, 0]]}
+    monkeypatch.setattr(
+        photos, "teacher_pass", lambda name, source, **_: SimpleNamespace(values=np.array(features[id(source)]))
+    )
+    assert photos._backbone_probes(train, test) == {photos.TEACHER: 2 / 3, photos.STUDENT: 2 / 3}
