@@ -1066,12 +1066,19 @@ def _longer_run_table(records: dict[str, dict[int, dict]]) -> list[str]:
     return lines
 
 
+def _episodes_between(
+    records: dict[str, dict[int, dict]], first: int, stop: float = float("inf")
+) -> dict[str, dict[int, dict]]:
+    """``records`` (by method) cut to the episodes or seeds from ``first`` up to ``stop``; a method left with none is
+    dropped."""
+    cut = {m: {e: r for e, r in found.items() if first <= e < stop} for m, found in records.items()}
+    return {m: found for m, found in cut.items() if found}
+
+
 def _kd_check_table(records: dict[str, dict[int, dict]]) -> list[str]:
     """KD and the default on the 5-way 5-shot episodes from ``KD_CHECK_FIRST_EPISODE`` on alone, paired."""
-    pair = {
-        m: {e: r for e, r in records.get(m, {}).items() if e >= KD_CHECK_FIRST_EPISODE} for m in ("student-kd", DEFAULT)
-    }
-    if not all(pair.values()):
+    pair = _episodes_between({m: records.get(m, {}) for m in ("student-kd", DEFAULT)}, KD_CHECK_FIRST_EPISODE)
+    if len(pair) < 2:
         return []
     first, last = min(pair[DEFAULT]), max(pair[DEFAULT])
     return _table(f"CIFAR-10 5-way 5-shot, KD and the default on episodes {first}-{last} alone", pair, list(pair))
@@ -1112,8 +1119,7 @@ def _allway_targets_tables(title: str, records: dict[str, dict[int, dict]]) -> l
         return []
     lines = _table(f"{title}, the targets' methods on every seed run", more, list(more))
     for first, stop in zip(ALLWAY_FRESH_SEEDS, (*ALLWAY_FRESH_SEEDS[1:], float("inf")), strict=True):
-        batch = {m: {s: r for s, r in seeds.items() if first <= s < stop} for m, seeds in more.items()}
-        batch = {m: seeds for m, seeds in batch.items() if seeds}
+        batch = _episodes_between(more, first, stop)
         if DEFAULT in batch:
             low, high = min(batch[DEFAULT]), max(batch[DEFAULT])
             lines += _table(f"{title}, the targets' methods on seeds {low}-{high} alone", batch, list(batch))
