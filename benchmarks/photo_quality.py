@@ -9,7 +9,7 @@
     python benchmarks/photo_quality.py --part allway --first-seed 20 --seeds 30 --methods student-kd  # seeds 20-29
     python benchmarks/photo_quality.py --part folder                   # ants and bees through `fewshot-tcs fit`
     python benchmarks/photo_quality.py --part folder-ship              # what that fit ships, over 7 seeds
-    python benchmarks/photo_quality.py --part five-by-ten              # 5 classes x 10 photos through that fit
+    python benchmarks/photo_quality.py --part five-by-ten --draws 5    # 5 classes x 10 photos through that fit
     python benchmarks/photo_quality.py --part binary --methods student-kd    # two-class episodes, some baselines
     python benchmarks/photo_quality.py --report                        # the tables from what has run so far
     python benchmarks/photo_quality.py --part sweep --episodes 10 --config tkd-lr1e-3 lr=0.001 ...
@@ -71,6 +71,7 @@ TEACHER = "efficientnet_lite2"
 STUDENT = "mobilenetv2_100"
 SHIP_SEEDS = range(7)  # --part folder-ship
 SHIP = "hymenoptera-ship.jsonl"
+FIVE_BY_TEN = "five-by-ten.jsonl"
 # Earlier --part folder-ship records, renamed: what fit shipped choosing on one held-out quarter (4 folds since), with
 # 3 stages trained and, before train_stages="auto", with 2. Row labels of what each adds to the ship table:
 SHIP_QUARTER, SHIP_TWO_STAGES = "hymenoptera-ship-quarter.jsonl", "hymenoptera-ship-two-stages.jsonl"
@@ -285,12 +286,14 @@ def _per_class(train, k: int, seed: int):
 
 class KeepsEveryReadout:
     """A student method that also keeps its predictions under every readout of the same fit
-    (``TCSClassifier.with_readout``), in the order it is asked, for ``run_readouts`` and ``run_kd_readouts``."""
+    (``TCSClassifier.readout_logits``: one pass for them all), in the order it is asked, for ``run_readouts`` and
+    ``run_kd_readouts``."""
 
     predictions: list[dict[str, np.ndarray]] = []
 
     def predict(self, query):
-        every = {r: np.asarray(self.model_.with_readout(r).predict(query.images)) for r in self.model_.heads_}
+        classes = self.model_.classes_
+        every = {r: classes[np.argmax(z, axis=1)] for r, z in self.model_.readout_logits(query.images).items()}
         KeepsEveryReadout.predictions.append(every)
         return every[self.model_.readout_]
 
@@ -485,31 +488,40 @@ def _backbone_probes(train, test) -> dict[str, float]:
     return found
 
 
-def run_five_by_ten() -> None:
-    """The folder of 5 classes x 10 photos that ``--part folder`` times (CIFAR-10 training images), fitted as a
-    customer would (`fewshot-tcs fit`, every default), the saved model scored on every CIFAR-10 test image of those
-    classes beside the teacher's and the student backbone's tuned probes on the same 50 photos;
-    results/photos/five-by-ten.json."""
-    work = Path(tempfile.mkdtemp(prefix="photos-"))
-    try:
-        folder = write_folder(load_source("cifar10", "train"), work / "five-by-ten", n_classes=5, per_class=10)
-        fit_seconds = fit_folder_seconds(folder, work / "fit")
-        train, test = FolderSource(folder), load_source("cifar10", "test")
-        test = test.subset(np.flatnonzero(np.isin(np.array(test.classes)[test.labels], train.classes)))
-        shipped = TCSClassifier.load(work / "fit" / "model")
-        record = {
-            "classes": list(train.classes),
-            "test_images": len(test),
-            "fit_seconds": fit_seconds,
-            "shipped": "untrained student" if shipped.steps == 0 else "trained student",
-            "readout": shipped.readout_,
-            "student_default": float(np.mean(shipped.predict(test) == np.array(test.classes)[test.labels])),
-            **{f"{name}_probe": accuracy for name, accuracy in _backbone_probes(train, test).items()},
-        }
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        (RESULTS / "five-by-ten.json").write_text(json.dumps(record, indent=1))
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+def run_five_by_ten(draws: range) -> None:
+    """Folders of 5 classes x 10 photos (CIFAR-10 training images; draw 0 is the one ``--part folder`` times, each
+    draw's classes and photos drawn with its number as the seed), each fitted as a customer would (`fewshot-tcs fit`,
+    every default), the saved model scored on every CIFAR-10 test image of its classes beside the teacher's and the
+    student backbone's tuned probes on the same 50 photos; one record a draw in results/photos/five-by-ten.jsonl (a
+    rerun skips the draws already there)."""
+    path = RESULTS / FIVE_BY_TEN
+    done = {json.loads(line)["draw"] for line in path.read_text().splitlines()} if path.exists() else set()
+    for draw in draws:
+        if draw in done:
+            continue
+        work = Path(tempfile.mkdtemp(prefix="photos-"))
+        try:
+            train_split = load_source("cifar10", "train")
+            folder = write_folder(train_split, work / "five-by-ten", n_classes=5, per_class=10, seed=draw)
+            fit_seconds = fit_folder_seconds(folder, work / "fit")
+            train, test = FolderSource(folder), load_source("cifar10", "test")
+            test = test.subset(np.flatnonzero(np.isin(np.array(test.classes)[test.labels], train.classes)))
+            shipped = TCSClassifier.load(work / "fit" / "model")
+            record = {
+                "draw": draw,
+                "classes": list(train.classes),
+                "test_images": len(test),
+                "fit_seconds": fit_seconds,
+                "shipped": "untrained student" if shipped.steps == 0 else "trained student",
+                "readout": shipped.readout_,
+                "student_default": float(np.mean(shipped.predict(test) == np.array(test.classes)[test.labels])),
+                **{f"{name}_probe": accuracy for name, accuracy in _backbone_probes(train, test).items()},
+            }
+            RESULTS.mkdir(parents=True, exist_ok=True)
+            with open(path, "a") as f:
+                f.write(json.dumps(record) + "\n")
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 def _records(path: Path) -> dict[str, dict[int, dict]]:
@@ -1184,18 +1196,33 @@ def report() -> str:
 
 
 def _five_by_ten_line() -> list[str]:
-    path = RESULTS / "five-by-ten.json"
+    path = RESULTS / FIVE_BY_TEN
     if not path.exists():
         return []
-    r = json.loads(path.read_text())
-    return [
+    draws = [json.loads(line) for line in path.read_text().splitlines()]
+    first = min(draws, key=lambda r: r["draw"])
+    line = (
         f"\n**5 classes x 10 photos** (`--part five-by-ten`): `fewshot-tcs fit` on a folder of 10 CIFAR-10 training "
-        f"images of each of {', '.join(r['classes'])} (defaults; it shipped the {r['shipped']}, read out through "
-        f"`{r['readout']}`; fit {r['fit_seconds']:.0f} s), scored on the {r['test_images']:,} test images of those "
-        f"classes: {100 * r['student_default']:.2f} %; on the same 50 photos the teacher's tuned probe "
-        f"{100 * r[f'{TEACHER}_probe']:.2f} % and the student backbone's own probe at 224 px "
-        f"{100 * r[f'{STUDENT}_probe']:.2f} %."
-    ]
+        f"images of each of {', '.join(first['classes'])} (defaults; it shipped the {first['shipped']}, read out "
+        f"through `{first['readout']}`; fit {first['fit_seconds']:.0f} s), scored on the {first['test_images']:,} test "
+        f"images of those classes: {100 * first['student_default']:.2f} %; on the same 50 photos the teacher's tuned "
+        f"probe {100 * first[f'{TEACHER}_probe']:.2f} % and the student backbone's own probe at 224 px "
+        f"{100 * first[f'{STUDENT}_probe']:.2f} %."
+    )
+    if len(draws) > 1:
+        student, teacher, backbone = (
+            [r[key] for r in draws] for key in ("student_default", f"{TEACHER}_probe", f"{STUDENT}_probe")
+        )
+        trained = sum(r["shipped"] == "trained student" for r in draws)
+        line += (
+            f" Over {len(draws)} draws (each its own 5 classes and 50 photos; mean and 95% interval): the shipped "
+            f"student {_cell(student)} %, the teacher's tuned probe {_cell(teacher)} %, the student backbone's probe "
+            f"{_cell(backbone)} %; student − teacher's probe {_cell(np.subtract(student, teacher), signed=True)}, "
+            f"− backbone's probe {_cell(np.subtract(student, backbone), signed=True)} (paired by draw); the trained "
+            f"student shipped in {trained} of {len(draws)}, fit {np.median([r['fit_seconds'] for r in draws]):.0f} s "
+            "(median)."
+        )
+    return [line]
 
 
 def main() -> None:
@@ -1224,6 +1251,7 @@ def main() -> None:
     parser.add_argument("--methods", nargs="+", help="episodes, binary, allway: only these methods")
     parser.add_argument("--seeds", type=int, default=ALLWAY_SEEDS, help="allway, allway-sweep: seeds up to N - 1")
     parser.add_argument("--first-seed", type=int, default=0, help="allway, allway-sweep: skip the seeds before this")
+    parser.add_argument("--draws", type=int, default=1, help="five-by-ten: folders drawn with seeds 0 to N - 1")
     parser.add_argument("--allway-shots", type=int, default=ALLWAY_STUDENT_SHOTS[-1], help="allway-sweep: K a class")
     parser.add_argument("--report", action="store_true", help="print the tables of what has run")
     args = parser.parse_args()
@@ -1250,7 +1278,7 @@ def main() -> None:
     elif args.part == "kd-readouts":
         run_kd_readouts(args.first_episode, args.episodes)
     elif args.part == "five-by-ten":
-        run_five_by_ten()
+        run_five_by_ten(range(args.draws))
     else:
         run_folder()
 

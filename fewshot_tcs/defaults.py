@@ -8,7 +8,7 @@ IMAGE_SIZE = "auto"  # chosen from the images and the student's pretrained size 
 CLEAN_CROP = "auto"  # central fraction of the centred square the student sees (tcs/resolution.py)
 WEIGHT_INTERPOLATION = "auto"  # share of training's change the student keeps (tcs/adaptation.py)
 # the readout choices, here so that the CLI lists them without importing torch
-READOUTS = ("auto", "linear", "ncm", "probe", "coord-probe")
+READOUTS = ("auto", "linear", "ncm", "probe", "coord-probe", "probe+linear")
 READOUT = "auto"  # the probe from 16 labelled images a class, below: coordinate probe or head (tcs/classifier.py)
 DISTILLING_OBJECTIVES = ("tcs-kd", "tcs")  # those with a coordinate system (the CLI's fit offers these)
 OBJECTIVES = (*DISTILLING_OBJECTIVES, "ce")

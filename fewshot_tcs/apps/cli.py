@@ -290,7 +290,8 @@ def build_parser() -> argparse.ArgumentParser:
         choices=defaults.READOUTS,
         default=defaults.READOUT,
         help="linear: the trained head; ncm: nearest class mean; probe: a logistic probe on the trained student's "
-        "features; coord-probe: the same on its tailored coordinates; auto: probe when every class has at least 16 "
+        "features; coord-probe: the same on its tailored coordinates; probe+linear: the mean of the probe's and the "
+        "head's logits; auto: probe when every class has at least 16 "
         "images, else coord-probe under the tcs-kd objective when every class has at least 2, else linear",
     )
     fit.add_argument(

@@ -139,7 +139,8 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
         readout: "linear" (the trained head), "ncm" (nearest class mean of the student's coordinates of
             the labelled images), "probe" (a logistic probe, C by cross-validation, on the trained student's
             pooled features of the labelled images), "coord-probe" (the same probe on the student's masked
-            coordinates of the labelled images; under objective="ce", its projector's outputs), or "auto":
+            coordinates of the labelled images; under objective="ce", its projector's outputs), "probe+linear"
+            (the mean of the probe's and the trained head's logits, one linear layer), or "auto":
             "probe" when every class has at least 16 labelled images (``PROBE_READOUT_MIN_PER_CLASS``), below
             that "coord-probe" under objective="tcs-kd" when every class has at least 2, else "linear"
             (``choose_readout``). Each folds into one linear layer; ``readout_`` is the one used.
@@ -440,6 +441,7 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
             "probe": _probe_head(features, codes, self.seed),
             "coord-probe": _coord_probe_head(student, coords, codes, self.seed),
         }
+        self.heads_["probe+linear"] = _mean_head(self.heads_["probe"], self.heads_["linear"])
         self.readout_ = choose_readout(self.readout, int(np.bincount(codes).min()), self.objective)
         self.model_ = FoldedStudent(student.backbone, self.heads_[self.readout_])
         self.model_.to("cpu", memory_format=torch.channels_last).eval()
@@ -592,18 +594,34 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
         return self.coords_.explained_variance_ratio_.cpu().numpy(), self.mask_.cpu().numpy().astype(bool)
 
     def with_readout(self, readout: str) -> TCSClassifier:
-        """The same fitted student read out through ``readout`` ("linear", "ncm", "probe" or "coord-probe")
+        """The same fitted student read out through ``readout`` (one of ``defaults.READOUTS`` but "auto")
         without training again: a copy sharing the backbone, ``model_`` holding that readout's head. Needs
         ``heads_``, so a fit made in this process (``load`` restores only the saved readout)."""
-        self._check_fitted()
-        if not hasattr(self, "heads_"):
-            raise RuntimeError("with_readout needs heads_, which is not saved: fit in this process, or refit")
-        if readout not in self.heads_:
+        if readout not in self._heads("with_readout"):
             raise ValueError(f"readout must be one of {tuple(self.heads_)}; got {readout!r}")
         other = copy.copy(self)
         other.readout = other.readout_ = readout
         other.model_ = FoldedStudent(self.model_.backbone, self.heads_[readout]).eval()
         return other
+
+    def readout_logits(self, images: Any, batch_size: int = 256) -> dict[str, np.ndarray]:
+        """The logits (n, n_classes) of ``images`` under every readout of this fit (``heads_``), from one pass
+        through the backbone with the heads stacked into one layer: ``with_readout(r).logits`` for each readout
+        would run the backbone once per readout."""
+        heads = self._heads("readout_logits")
+        stacked = torch.nn.Linear(self.model_.linear.in_features, sum(h.out_features for h in heads.values()))
+        with torch.no_grad():
+            stacked.weight.copy_(torch.cat([h.weight for h in heads.values()]))
+            stacked.bias.copy_(torch.cat([h.bias for h in heads.values()]))
+        every = copy.copy(self)
+        every.model_ = FoldedStudent(self.model_.backbone, stacked).eval()
+        return dict(zip(heads, np.split(every.logits(images, batch_size), len(heads), axis=1), strict=True))
+
+    def _heads(self, caller: str) -> dict[str, torch.nn.Linear]:
+        self._check_fitted()
+        if not hasattr(self, "heads_"):
+            raise RuntimeError(f"{caller} needs heads_, which is not saved: fit in this process, or refit")
+        return self.heads_
 
     # -- persistence ------------------------------------------------------------------------------------------
     def save(self, path: str | os.PathLike) -> Path:
@@ -798,6 +816,16 @@ def _probe_head(features: torch.Tensor, labels: np.ndarray, seed: int) -> torch.
         head.weight.copy_(torch.as_tensor(weight))
         head.bias.copy_(torch.as_tensor(bias))
     return head
+
+
+@torch.no_grad()
+def _mean_head(*heads: torch.nn.Linear) -> torch.nn.Linear:
+    """The "probe+linear" readout: the mean of the logits of ``heads`` (linear layers on the same features), itself
+    one linear layer, so it deploys at the cost of one."""
+    mean = torch.nn.Linear(heads[0].in_features, heads[0].out_features)
+    mean.weight.copy_(torch.stack([h.weight for h in heads]).mean(0))
+    mean.bias.copy_(torch.stack([h.bias for h in heads]).mean(0))
+    return mean
 
 
 @torch.no_grad()

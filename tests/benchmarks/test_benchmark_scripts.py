@@ -419,6 +419,27 @@ def test_photo_quality_reports_kd_read_out_every_way_against_its_head_and_the_de
     assert "| probe | 2 | 68.00 +- " in table and "| +3.00 +- " in table and "| +4.00 +- " in table
 
 
+def test_photo_quality_keeps_every_readout_from_one_call_and_answers_with_the_fit_s_own(monkeypatch):
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    photos = script("photo_quality")
+    monkeypatch.setattr(photos.KeepsEveryReadout, "predictions", [])
+    calls = []
+
+    def readout_logits(images):
+        calls.append(images)
+        return {"linear": np.array([[2.0, 0.0], [0.0, 1.0]]), "probe": np.array([[0.0, 1.0], [0.0, 3.0]])}
+
+    method = object.__new__(photos.EveryReadout)
+    method.model_ = SimpleNamespace(classes_=np.array(["cat", "dog"]), readout_="probe", readout_logits=readout_logits)
+    assert list(method.predict(SimpleNamespace(images="the query"))) == ["dog", "dog"], "the fit's own readout"
+    [kept] = photos.KeepsEveryReadout.predictions
+    assert {r: list(p) for r, p in kept.items()} == {"linear": ["cat", "dog"], "probe": ["dog", "dog"]}
+    assert calls == ["the query"], "one call serves every readout"
+
+
 def test_photo_quality_kd_readouts_keeps_every_readout_of_kd_fits_by_episode(tmp_path, monkeypatch):
     import json
     from types import SimpleNamespace
@@ -602,13 +623,66 @@ def test_photo_quality_reports_the_five_by_ten_folder_beside_both_probes(tmp_pat
     assert "5 classes x 10 photos" not in photos.report(), "nothing before --part five-by-ten"
     record = {"classes": ["cat", "dog"], "test_images": 2000, "fit_seconds": 65.6, "shipped": "trained student"}
     record |= {"readout": "coord-probe", "student_default": 0.8125, "efficientnet_lite2_probe": 0.8}
-    (tmp_path / "five-by-ten.json").write_text(json.dumps(record | {"mobilenetv2_100_probe": 0.75}))
-    line = photos.report().split("**5 classes x 10 photos**")[1]
+    record |= {"draw": 0, "mobilenetv2_100_probe": 0.75}
+    (tmp_path / "five-by-ten.jsonl").write_text(json.dumps(record) + "\n")
+    line = photos.report().split("**5 classes x 10 photos**")[1].split("\n\n")[0]
     assert (
         "images of each of cat, dog (defaults; it shipped the trained student, read out through `coord-probe`" in line
     )
     assert "fit 66 s), scored on the 2,000 test images of those classes: 81.25 %" in line
-    assert "teacher's tuned probe 80.00 % and the student backbone's own probe at 224 px 75.00 %." in line
+    assert line.endswith("teacher's tuned probe 80.00 % and the student backbone's own probe at 224 px 75.00 %.")
+    other = record | {"draw": 1, "classes": ["ant", "bee"], "student_default": 0.7, "shipped": "untrained student"}
+    with open(tmp_path / "five-by-ten.jsonl", "a") as f:
+        f.write(json.dumps(other | {"fit_seconds": 70.4}) + "\n")
+    line = photos.report().split("**5 classes x 10 photos**")[1].split("\n\n")[0]
+    assert "images of each of cat, dog" in line, "the first draw's sentence stays"
+    assert (
+        "Over 2 draws (each its own 5 classes and 50 photos; mean and 95% interval): the shipped student 75.62 +- "
+        in line
+    )
+    assert "student − teacher's probe -4.38 +- " in line and "the trained student shipped in 1 of 2, fit 68 s" in line
+
+
+def test_photo_quality_five_by_ten_fits_each_draw_not_yet_recorded(tmp_path, monkeypatch):
+    import json
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    photos = script("photo_quality")
+    monkeypatch.setattr(photos, "RESULTS", tmp_path)
+    (tmp_path / "five-by-ten.jsonl").write_text(json.dumps({"draw": 0}) + "\n")
+    drawn = []
+
+    def write_folder(source, root, n_classes, per_class, seed):
+        drawn.append((n_classes, per_class, seed))
+        return root
+
+    class Split:
+        classes = ["cat", "dog", "emu"]
+
+        def __init__(self, labels):
+            self.labels = labels
+
+        def __len__(self):
+            return len(self.labels)
+
+        def subset(self, keep):
+            return Split(self.labels[keep])
+
+    monkeypatch.setattr(photos, "load_source", lambda name, split: Split(np.array([0, 1, 2, 1])))
+    monkeypatch.setattr(photos, "write_folder", write_folder)
+    monkeypatch.setattr(photos, "fit_folder_seconds", lambda folder, out: 12.0)
+    monkeypatch.setattr(photos, "FolderSource", lambda folder: SimpleNamespace(classes=["cat", "dog"]))
+    model = SimpleNamespace(steps=120, readout_="coord-probe", predict=lambda images: np.array(["cat", "cat", "dog"]))
+    monkeypatch.setattr(photos.TCSClassifier, "load", lambda path: model)
+    monkeypatch.setattr(photos, "_backbone_probes", lambda train, test: {"efficientnet_lite2": 0.5})
+    photos.run_five_by_ten(range(3))
+    assert drawn == [(5, 10, 1), (5, 10, 2)], "draw 0 was recorded already"
+    records = [json.loads(line) for line in (tmp_path / "five-by-ten.jsonl").read_text().splitlines()]
+    assert [r["draw"] for r in records] == [0, 1, 2]
+    assert records[1]["test_images"] == 3, "the test images of the folder's classes only"
+    assert records[1]["student_default"] == 2 / 3 and records[1]["efficientnet_lite2_probe"] == 0.5
 
 
 def test_backbone_probes_score_test_images_by_class_name(monkeypatch):

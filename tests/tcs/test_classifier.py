@@ -178,6 +178,32 @@ def test_a_fit_reads_out_through_the_coord_probe_when_asked(fitted, tmp_path):
     np.testing.assert_allclose(loaded.decision_function(x), separately.decision_function(x), atol=1e-4)
 
 
+def test_the_probe_and_linear_readout_is_the_mean_of_their_logits_in_one_layer(fitted, tmp_path):
+    clf, x, y = fitted
+    both = clf.with_readout("probe+linear")
+    expected = (clf.with_readout("probe").logits(x) + clf.with_readout("linear").logits(x)) / 2
+    np.testing.assert_allclose(both.logits(x), expected, rtol=1e-5, atol=1e-5)
+    assert isinstance(both.model_.linear, torch.nn.Linear), "deployed as one linear layer"
+    asked = TCSClassifier(**params(cache_dir=tmp_path, readout="probe+linear")).fit((x, y))
+    assert asked.readout_ == "probe+linear"
+    loaded = TCSClassifier.load(asked.save(tmp_path / "saved"))
+    np.testing.assert_allclose(loaded.decision_function(x), asked.decision_function(x), atol=1e-4)
+
+
+def test_readout_logits_gives_every_readout_from_one_pass(fitted, monkeypatch):
+    clf, x, _ = fitted
+    passes = []
+    backbone = clf.model_.backbone
+    monkeypatch.setattr(backbone, "forward", lambda images, f=backbone.forward: passes.append(1) or f(images))
+    every = clf.readout_logits(x)
+    assert list(every) == list(clf.heads_) and len(passes) == 1, "every readout, one batch through the backbone"
+    for readout, logits in every.items():
+        np.testing.assert_allclose(logits, clf.with_readout(readout).logits(x), rtol=1e-5, atol=1e-5)
+    loaded = TCSClassifier.load(clf.save(Path(clf.cache_dir) / "saved"))
+    with pytest.raises(RuntimeError, match="readout_logits needs heads_"):
+        loaded.readout_logits(x)
+
+
 def test_auto_reads_out_through_the_probe_with_enough_labelled_images_else_the_coordinate_probe(
     fitted, tmp_path, monkeypatch
 ):
