@@ -496,16 +496,17 @@ def run_five_by_ten(draws: range) -> None:
     rerun skips the draws already there)."""
     path = RESULTS / FIVE_BY_TEN
     done = {json.loads(line)["draw"] for line in path.read_text().splitlines()} if path.exists() else set()
+    cifar_train, cifar_test = load_source("cifar10", "train"), load_source("cifar10", "test")
     for draw in draws:
         if draw in done:
             continue
         work = Path(tempfile.mkdtemp(prefix="photos-"))
         try:
-            train_split = load_source("cifar10", "train")
-            folder = write_folder(train_split, work / "five-by-ten", n_classes=5, per_class=10, seed=draw)
+            folder = write_folder(cifar_train, work / "five-by-ten", n_classes=5, per_class=10, seed=draw)
             fit_seconds = fit_folder_seconds(folder, work / "fit")
-            train, test = FolderSource(folder), load_source("cifar10", "test")
-            test = test.subset(np.flatnonzero(np.isin(np.array(test.classes)[test.labels], train.classes)))
+            train = FolderSource(folder)
+            in_folder = np.isin(np.array(cifar_test.classes)[cifar_test.labels], train.classes)
+            test = cifar_test.subset(np.flatnonzero(in_folder))
             shipped = TCSClassifier.load(work / "fit" / "model")
             record = {
                 "draw": draw,
@@ -1109,7 +1110,7 @@ def _kd_readouts_table(records: dict[str, dict[int, dict]]) -> list[str]:
     head = np.array([found[e]["linear"] for e in episodes])
     lines = [
         f"\n**KD read out every way, 5-way 5-shot episodes {episodes[0]}-{episodes[-1]}** (`--part kd-readouts`: "
-        "student-kd's fits, each read out four ways; its trained head, `linear`, is its readout below 16 a class; "
+        "student-kd's fits, each read out every way; its trained head, `linear`, is its readout below 16 a class; "
         "accuracy %, mean and 95% interval, paired by episode)\n",
         "| KD's readout | episodes | accuracy % (95% CI) | − KD's head, paired | the default − it, paired |",
         "|---|---|---|---|---|",

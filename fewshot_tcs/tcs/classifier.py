@@ -33,7 +33,7 @@ from .losses import ELSH
 from .objective import CrossEntropyObjective, TailoredKDObjective, TCSObjective, tailored_probe_logits
 from .resolution import choose_view
 from .selection import make_selector
-from .student import FoldedStudent, Student, distance_scale, split_backbone
+from .student import FoldedStudent, Student, distance_scale, linear_layer, split_backbone
 from .trainer import TrainConfig, TrainingLog, ViewBank, student_features, train_student
 
 log = logging.getLogger(__name__)
@@ -609,10 +609,9 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
         through the backbone with the heads stacked into one layer: ``with_readout(r).logits`` for each readout
         would run the backbone once per readout."""
         heads = self._heads("readout_logits")
-        stacked = torch.nn.Linear(self.model_.linear.in_features, sum(h.out_features for h in heads.values()))
-        with torch.no_grad():
-            stacked.weight.copy_(torch.cat([h.weight for h in heads.values()]))
-            stacked.bias.copy_(torch.cat([h.bias for h in heads.values()]))
+        stacked = linear_layer(
+            torch.cat([h.weight for h in heads.values()]), torch.cat([h.bias for h in heads.values()])
+        )
         every = copy.copy(self)
         every.model_ = FoldedStudent(self.model_.backbone, stacked).eval()
         return dict(zip(heads, np.split(every.logits(images, batch_size), len(heads), axis=1), strict=True))
@@ -811,21 +810,14 @@ def _probe_head(features: torch.Tensor, labels: np.ndarray, seed: int) -> torch.
     of the labelled images' clean views, as one linear layer on those features (with two classes, logits
     -s/2 and s/2)."""
     weight, bias = class_scores(fit_logistic(features.cpu().numpy(), labels, "cv", random_state=seed))
-    head = torch.nn.Linear(*weight.shape[::-1])
-    with torch.no_grad():
-        head.weight.copy_(torch.as_tensor(weight))
-        head.bias.copy_(torch.as_tensor(bias))
-    return head
+    return linear_layer(torch.as_tensor(weight), torch.as_tensor(bias))
 
 
 @torch.no_grad()
 def _mean_head(*heads: torch.nn.Linear) -> torch.nn.Linear:
     """The "probe+linear" readout: the mean of the logits of ``heads`` (linear layers on the same features), itself
     one linear layer, so it deploys at the cost of one."""
-    mean = torch.nn.Linear(heads[0].in_features, heads[0].out_features)
-    mean.weight.copy_(torch.stack([h.weight for h in heads]).mean(0))
-    mean.bias.copy_(torch.stack([h.bias for h in heads]).mean(0))
-    return mean
+    return linear_layer(torch.stack([h.weight for h in heads]).mean(0), torch.stack([h.bias for h in heads]).mean(0))
 
 
 @torch.no_grad()

@@ -62,10 +62,18 @@ class Student(nn.Module):
         (r -> classes, on the masked coordinates) stands in for C."""
         classifier = self.classifier if classifier is None else classifier.to(self.mask.device)
         masked = classifier.weight * self.mask
-        linear = nn.Linear(self.projector.in_features, classifier.out_features)
-        linear.weight.copy_(masked @ self.projector.weight)
-        linear.bias.copy_(masked @ self.projector.bias + classifier.bias)
-        return FoldedStudent(self.backbone, linear)
+        return FoldedStudent(
+            self.backbone, linear_layer(masked @ self.projector.weight, masked @ self.projector.bias + classifier.bias)
+        )
+
+
+@torch.no_grad()
+def linear_layer(weight: torch.Tensor, bias: torch.Tensor) -> nn.Linear:
+    """A linear layer holding ``weight`` (out, in) and ``bias`` (out,): how every readout becomes one layer."""
+    linear = nn.Linear(weight.shape[1], weight.shape[0])
+    linear.weight.copy_(weight)
+    linear.bias.copy_(bias)
+    return linear
 
 
 def split_backbone(backbone: nn.Module, train_stages: int | None) -> tuple[nn.Module, nn.Module] | None:
