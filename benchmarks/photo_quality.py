@@ -172,6 +172,9 @@ ALLWAY_FRESH_SEEDS = (10, 20)
 # KD and the default on 5-way 5-shot episodes from here on ran after readout="auto" took the coordinate probe below
 # 16 a class, a check of "above KD" on episodes that chose nothing: also reported alone.
 KD_CHECK_FIRST_EPISODE = 240
+# The default with its coordinates whitened (whiten=True), an all-way sweep config: screened on seeds 0-5, then
+# checked on fresh seeds from here on, where KD and the default ran too (both reported alone).
+WHITEN_CONFIG, WHITEN_CHECK_FIRST_SEED = "tkd-whiten", 45
 
 
 def run_episodes(n_episodes: int, shots: int, only: list[str] | None = None, first: int = 0) -> None:
@@ -644,6 +647,64 @@ def _sweep_rows(runs: list[Path], baselines: list[dict[int, dict]]) -> list[str]
             ]
             rows.append(f"| {path.parent.name} | {len(common)} | {accuracy} | {' | '.join(paired)} |")
     return rows
+
+
+def _whiten_table() -> list[str]:
+    """The default with whitened coordinates (config ``WHITEN_CONFIG``, ``whiten=True``) against the default and
+    KD, paired: all-way 16-shot (its screen, and its check on fresh seeds from ``WHITEN_CHECK_FIRST_SEED``),
+    5-way 5-shot (sweep ``tkd-whiten-now``: the sweep's base at the default's settings), two-class episodes, and
+    ants and bees (folder-sweep ``tkd-whiten`` and ``tkd-k16-whiten`` against the probe
+    readout, the default's, of ``tkd-probelinear`` and ``tkd-k16-probelinear`` at the same seeds)."""
+    rows = []
+
+    def add(task: str, look: str, whitened: dict[int, dict], against: dict[str, dict[int, dict]]) -> None:
+        """A row: ``whitened`` against each of ``against`` (one or two) on the seeds or episodes all of them ran."""
+        seeds = [e for e in sorted(whitened) if all(e in found for found in against.values())]
+        if seeds:
+            paired = [
+                _cell([whitened[e]["accuracy"] - found[e]["accuracy"] for e in seeds], signed=True)
+                for found in against.values()
+            ]
+            paired += [""] * (2 - len(paired))
+            accuracy = _cell([whitened[e]["accuracy"] for e in seeds])
+            rows.append(
+                f"| {task} | {look} {seeds[0]}-{seeds[-1]} | {len(seeds)} | {accuracy} | {' | '.join(paired)} |"
+            )
+
+    records = _records(RESULTS / "allway" / "allway-16s.jsonl")
+    baselines = {m: records.get(m, {}) for m in (DEFAULT, "student-kd")}
+    found = _records(RESULTS / "allway-sweep" / WHITEN_CONFIG / "allway-16s.jsonl").get(StudentTCSKD.name, {})
+    for look, first, stop in (
+        ("screen, seeds", 0, WHITEN_CHECK_FIRST_SEED),
+        ("check written down before it ran, seeds", WHITEN_CHECK_FIRST_SEED, float("inf")),
+    ):
+        add("CIFAR-10 all-way 16-shot", look, {e: r for e, r in found.items() if first <= e < stop}, baselines)
+    records = _records(RESULTS / "cifar10-5w5s.jsonl")
+    whitened = _records(SWEEP / f"{WHITEN_CONFIG}-now" / "cifar10-5w5s.jsonl").get(StudentTCSKD.name, {})
+    add("CIFAR-10 5-way 5-shot", "episodes", whitened, {m: records.get(m, {}) for m in (DEFAULT, "student-kd")})
+    for k in BINARY_SHOTS:
+        name = f"cifar10-2w{k}s.jsonl"
+        records = _binary_records(name)
+        whitened = _records(RESULTS / "binary" / WHITEN_CONFIG / name).get(StudentTCSKD.name, {})
+        add(f"CIFAR-10 2-way {k}-shot", "episodes", whitened, {m: records.get(m, {}) for m in (DEFAULT, "student-kd")})
+    for task, family, default in (
+        ("ants and bees, all 245 photos", "tkd-whiten", "tkd-probelinear"),
+        ("ants and bees, 16 a class", "tkd-k16-whiten", "tkd-k16-probelinear"),
+    ):
+        seeds, (whitened, probed) = _folder_seeds(**{family: "tcs-kd", default: "tcs-kd"})
+        as_runs = {e: {"accuracy": r["val_accuracy"]} for e, r in zip(seeds, whitened, strict=True)}
+        probe = {e: {"accuracy": r["readouts"]["probe"]} for e, r in zip(seeds, probed, strict=True)}
+        add(task, "seeds", as_runs, {DEFAULT: probe})
+    if not rows:
+        return []
+    return [
+        "\n**Whitened coordinates** (the default with `whiten=true`, config `tkd-whiten`, against the default and KD; "
+        "ants and bees against the default's readout of fits at the same seeds; accuracy %, mean and 95% interval, "
+        "paired)\n",
+        "| task | seeds or episodes | n | whitened | − the default, paired | − student-kd, paired |",
+        "|---|---|---|---|---|---|",
+        *rows,
+    ]
 
 
 def _objective(record: dict) -> str:
@@ -1133,8 +1194,9 @@ def _allway_targets_tables(title: str, records: dict[str, dict[int, dict]]) -> l
     lines = _table(f"{title}, the targets' methods on every seed run", more, list(more))
     for first, stop in zip(ALLWAY_FRESH_SEEDS, (*ALLWAY_FRESH_SEEDS[1:], float("inf")), strict=True):
         batch = _episodes_between(more, first, stop)
-        if DEFAULT in batch:
-            low, high = min(batch[DEFAULT]), max(batch[DEFAULT])
+        shared = set.intersection(*(set(found) for found in batch.values())) if DEFAULT in batch else set()
+        if shared:
+            low, high = min(shared), max(shared)
             lines += _table(f"{title}, the targets' methods on seeds {low}-{high} alone", batch, list(batch))
     return lines
 
@@ -1162,6 +1224,7 @@ def report() -> str:
                 lines += _allway_targets_tables(title, records)
     lines += _sweep_table()
     lines += _allway_sweep_table()
+    lines += _whiten_table()
     lines += _crop_seeds_table()
     lines += _objective_seeds_table()
     lines += _bn_stats_table()

@@ -120,7 +120,8 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
             (see ``tcs.adaptation``). ``train_stages_`` is what was used.
         n_components: coordinates kept by the PCA (None: all); capped by the numerical rank.
         variance: alternatively, the explained-variance fraction to keep (e.g. 0.95).
-        whiten: divide coordinates by the square root of their eigenvalues.
+        whiten: divide coordinates by the square root of their eigenvalues (off by default; docs/method.md,
+            section 2, has what it did on photographs).
         basis: "support" (labelled features), "pool" (labelled + unlabelled) or "reference" (``reference=``).
         selection: "iterative" (tailoring by |m * dL/dm|), "fisher" or "none".
         keep: coordinates that remain after selection: a count (taken as given, capped at r), or a fraction of

@@ -325,6 +325,48 @@ def test_photo_quality_reports_the_allway_targets_methods_on_every_seed_they_ran
     alone = table.split("on seeds 10-11 alone** (2 identical episodes or seeds")[1]
     assert "| student-kd | 60.00 +- 0.00 | 1.0 | +1.00 +- 0.00 |" in alone and "student-ce" not in alone
     assert "on seeds 12-13 alone** (2 identical episodes or seeds" in table, "each batch up to the next"
+    table = report_of({"student-ce": 12, "student-kd": 14, photos.DEFAULT: 14})
+    assert "on seeds 10-11 alone** (2 identical" in table, "titled by the seeds every method ran"
+
+
+def test_photo_quality_reports_whitened_coordinates_against_the_default_and_kd(tmp_path, monkeypatch):
+    import json
+
+    photos = script("photo_quality")
+    monkeypatch.setattr(photos, "RESULTS", tmp_path)
+    monkeypatch.setattr(photos, "SWEEP", tmp_path / "sweep")
+    monkeypatch.setattr(photos, "WHITEN_CHECK_FIRST_SEED", 2)
+
+    def write(path, accuracies):
+        rows = [
+            {"method": m, "episode": e, "key": f"16-shot seed {e}", "accuracy": a, "fit_seconds": 1.0}
+            for m, by_seed in accuracies.items()
+            for e, a in by_seed.items()
+        ]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+    default, kd = {0: 0.6, 1: 0.6, 2: 0.6, 3: 0.6}, {0: 0.61, 1: 0.61, 2: 0.59}
+    write(tmp_path / "allway" / "allway-16s.jsonl", {photos.DEFAULT: default, "student-kd": kd})
+    assert photos._whiten_table() == [], "no whitened records"
+    whitened = {0: 0.62, 1: 0.63, 2: 0.63, 3: 0.64, 4: 0.7}
+    write(tmp_path / "allway-sweep" / photos.WHITEN_CONFIG / "allway-16s.jsonl", {photos.DEFAULT: whitened})
+    fits = [
+        {"name": f"{family}{f'-seed{s}' * bool(s)}", "settings": {"seed": s}, "objective": "tcs-kd"}
+        | {"val_accuracy": 0.9 + 0.01 * s, "readouts": {"probe": 0.92, "linear": 0.8}}
+        for family in ("tkd-whiten", "tkd-probelinear")
+        for s in (0, 1)
+    ]
+    (tmp_path / "hymenoptera-sweep.jsonl").write_text("".join(json.dumps(r) + "\n" for r in fits))
+    table = "\n".join(photos._whiten_table())
+    screen = "| CIFAR-10 all-way 16-shot | screen, seeds 0-1 | 2 | 62.50 +- 6.35 | +2.50 +- 6.35 | +1.50 +- 6.35 |"
+    assert screen in table
+    check = "| CIFAR-10 all-way 16-shot | check written down before it ran, seeds 2-2 | 1 | 63.00 (one episode or seed)"
+    assert check in table and "| +3.00 (one episode or seed) | +4.00 (one episode or seed) |" in table, "KD's seeds"
+    assert "2-way" not in table and "5-way" not in table, "no records of those tasks"
+    ants = "| ants and bees, all 245 photos | seeds 0-1 | 2 | 90.50 +- 6.35 | -1.50 +- 6.35 |  |"
+    assert ants in table, "the whitened fits against the probe readout, the default's, of the same seeds"
+    assert "16 a class" not in table
 
 
 def test_photo_quality_reports_the_coord_probe_readout_against_the_readout_it_replaced(tmp_path, monkeypatch):
