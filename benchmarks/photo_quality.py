@@ -671,22 +671,22 @@ def _whiten_table() -> list[str]:
                 f"| {task} | {look} {seeds[0]}-{seeds[-1]} | {len(seeds)} | {accuracy} | {' | '.join(paired)} |"
             )
 
-    records = _records(RESULTS / "allway" / "allway-16s.jsonl")
-    baselines = {m: records.get(m, {}) for m in (DEFAULT, "student-kd")}
+    def default_and_kd(records: dict[str, dict[int, dict]]) -> dict[str, dict[int, dict]]:
+        return {m: records.get(m, {}) for m in (DEFAULT, "student-kd")}
+
+    baselines = default_and_kd(_records(RESULTS / "allway" / "allway-16s.jsonl"))
     found = _records(RESULTS / "allway-sweep" / WHITEN_CONFIG / "allway-16s.jsonl").get(StudentTCSKD.name, {})
     for look, first, stop in (
         ("screen, seeds", 0, WHITEN_CHECK_FIRST_SEED),
         ("check written down before it ran, seeds", WHITEN_CHECK_FIRST_SEED, float("inf")),
     ):
         add("CIFAR-10 all-way 16-shot", look, {e: r for e, r in found.items() if first <= e < stop}, baselines)
-    records = _records(RESULTS / "cifar10-5w5s.jsonl")
     whitened = _records(SWEEP / f"{WHITEN_CONFIG}-now" / "cifar10-5w5s.jsonl").get(StudentTCSKD.name, {})
-    add("CIFAR-10 5-way 5-shot", "episodes", whitened, {m: records.get(m, {}) for m in (DEFAULT, "student-kd")})
+    add("CIFAR-10 5-way 5-shot", "episodes", whitened, default_and_kd(_records(RESULTS / "cifar10-5w5s.jsonl")))
     for k in BINARY_SHOTS:
         name = f"cifar10-2w{k}s.jsonl"
-        records = _binary_records(name)
         whitened = _records(RESULTS / "binary" / WHITEN_CONFIG / name).get(StudentTCSKD.name, {})
-        add(f"CIFAR-10 2-way {k}-shot", "episodes", whitened, {m: records.get(m, {}) for m in (DEFAULT, "student-kd")})
+        add(f"CIFAR-10 2-way {k}-shot", "episodes", whitened, default_and_kd(_binary_records(name)))
     for task, family, default in (
         ("ants and bees, all 245 photos", "tkd-whiten", "tkd-probelinear"),
         ("ants and bees, 16 a class", "tkd-k16-whiten", "tkd-k16-probelinear"),
