@@ -11,6 +11,7 @@
     python benchmarks/photo_quality.py --part folder-ship              # what that fit ships, over 7 seeds
     python benchmarks/photo_quality.py --part five-by-ten --draws 5    # 5 classes x 10 photos through that fit
     python benchmarks/photo_quality.py --part binary --methods student-kd    # two-class episodes, some baselines
+    python benchmarks/photo_quality.py --part five-way --episodes 50 --config tkd-whiten whiten=true  # 5-way 16-shot
     python benchmarks/photo_quality.py --report                        # the tables from what has run so far
     python benchmarks/photo_quality.py --part sweep --episodes 10 --config tkd-lr1e-3 lr=0.001 ...
     python benchmarks/photo_quality.py --part allway-sweep --config tkd-select-none selection='"none"' ...
@@ -32,7 +33,8 @@ others. ``student-tcs-kd/first-settings`` is tcs-kd as first measured (C by cros
 weight 10), the base of the sweep; ``student-tcs-kd/mimic-1`` the default before its mimic weight became 0.1, the
 base of the two sweeps' last columns and of the all-way sweep; ``student-tcs-kd/linear-head`` the default below 16
 labelled images a class read out through its trained head, before ``readout="auto"`` took the coordinate probe
-there.
+there; ``student-tcs-kd/unwhitened`` the default at all-way and 5-way 16-shot before ``whiten="auto"`` whitened its
+coordinates there (5 classes or more of 16 labelled images or more).
 
 Records go to benchmarks/results/photos/ as each episode or seed finishes; a rerun resumes (records are matched
 by method and episode, so a change of settings needs a fresh folder, or the old records renamed).
@@ -128,6 +130,9 @@ HEAD_READOUTS = ["student-ce/head", "student-kd/head", "student-tcs/head"]
 # The default's records below 16 a class from before readout="auto" took the coordinate probe there (read out
 # through the trained head) carry "/linear-head".
 DEFAULT_LINEAR_HEAD = f"{DEFAULT}/linear-head"
+# The default's records from before whiten="auto" whitened its coordinates (5 classes or more of 16 labelled images
+# or more: all-way and 5-way 16-shot) carry "/unwhitened"; the tables of earlier changes read them as the default.
+UNWHITENED = f"{DEFAULT}/unwhitened"
 BASELINES = [
     "logistic-cv",
     "student-probe",
@@ -147,6 +152,7 @@ BASELINES = [
     MIMIC_1,
     *HEAD_READOUTS,
     DEFAULT_LINEAR_HEAD,
+    UNWHITENED,
 ]
 TABLE_ORDER = ["protonet", *BASELINES, DEFAULT]  # the rows of the 5-way and all-way tables
 
@@ -167,7 +173,7 @@ ALLWAY_SHOTS, ALLWAY_STUDENT_SHOTS, ALLWAY_SEEDS = (1, 2, 4, 8, 16), (16,), 3
 # The methods the issue's all-way targets name, run on more seeds (--seeds 10, 20, then 30) than the rest: their own
 # table. Each batch of seeds from here on ran as a later check (10-19 after a near miss on the first ten, 20-29 for
 # the coordinate probe from 16 a class), so each is also reported alone, up to the next.
-ALLWAY_TARGET_METHODS = ["protonet", "logistic-cv", "student-probe", "student-ce", "student-kd", DEFAULT]
+ALLWAY_TARGET_METHODS = ["protonet", "logistic-cv", "student-probe", "student-ce", "student-kd", UNWHITENED, DEFAULT]
 ALLWAY_FRESH_SEEDS = (10, 20)
 # KD and the default on 5-way 5-shot episodes from here on ran after readout="auto" took the coordinate probe below
 # 16 a class, a check of "above KD" on episodes that chose nothing: also reported alone.
@@ -175,6 +181,9 @@ KD_CHECK_FIRST_EPISODE = 240
 # The default with its coordinates whitened (whiten=True), an all-way sweep config: screened on seeds 0-5, then
 # checked on fresh seeds from here on, where KD and the default ran too (both reported alone).
 WHITEN_CONFIG, WHITEN_CHECK_FIRST_SEED = "tkd-whiten", 45
+# Its class-count rule (whitened from 5 classes of 16 a class) was checked on 5-way 16-shot episodes 0-19 first,
+# then decided on the fresh ones from here on (both reported alone).
+FIVE_WAY_CHECK_FIRST_EPISODE = 20
 
 
 def run_episodes(n_episodes: int, shots: int, only: list[str] | None = None, first: int = 0) -> None:
@@ -220,6 +229,23 @@ def run_binary_sweep(configs: list[list[str]], only: list[str] | None = None) ->
     for name, *settings in configs:
         method = StudentTCSKD(**STUDENT_PARAMS, **_changes(settings))
         benchmark("cifar10", methods=[method], backbone=TEACHER, out=RESULTS / "binary" / name, **common)
+
+
+FIVE_WAY_SHOTS, FIVE_WAY_QUERIES = 16, 50
+
+
+def run_five_way(n_episodes: int, configs: list[list[str]], only: list[str] | None = None) -> None:
+    """CIFAR-10 5-way 16-shot episodes (50 query images a class from the test split, seed 0): the teacher's tuned
+    probe, student-kd and the default (records in results/photos/five-way/baselines/), then the default with some
+    settings changed (``NAME KEY=VALUE ...``, records in results/photos/five-way/NAME/): the many-class,
+    16-a-class task between two-class episodes and all-way. ``only`` names the baselines to run (all without it)."""
+    common = dict(n_way=5, shots=(FIVE_WAY_SHOTS,), n_query=FIVE_WAY_QUERIES, n_episodes=n_episodes, views=VIEWS)
+    students = [m for m in student_methods() if m.name in ("student-kd", DEFAULT)]
+    baselines = _only(["logistic-cv", *students], only)
+    benchmark("cifar10", methods=baselines, backbone=TEACHER, out=RESULTS / "five-way" / "baselines", **common)
+    for name, *settings in configs:
+        method = StudentTCSKD(**STUDENT_PARAMS, **_changes(settings))
+        benchmark("cifar10", methods=[method], backbone=TEACHER, out=RESULTS / "five-way" / name, **common)
 
 
 def _changes(settings: list[str]) -> dict:
@@ -587,6 +613,24 @@ def _binary_records(name: str) -> dict[str, dict[int, dict]]:
     return records
 
 
+def _before_whitening(records: dict[str, dict[int, dict]]) -> dict[str, dict[int, dict]]:
+    """``records`` with the default's unwhitened records, where it has any, as the default's: the default that the
+    tables of changes made before whiten="auto" measured against."""
+    return {**records, DEFAULT: records[UNWHITENED]} if UNWHITENED in records else records
+
+
+def _five_way_table() -> list[str]:
+    """The 5-way 16-shot episodes (``--part five-way``): the teacher's tuned probe, KD and the default, with and
+    without whitened coordinates, on every episode and on those from ``FIVE_WAY_CHECK_FIRST_EPISODE`` alone."""
+    records = _records(RESULTS / "five-way" / "baselines" / f"cifar10-5w{FIVE_WAY_SHOTS}s.jsonl")
+    order = ["logistic-cv", "student-kd", UNWHITENED, DEFAULT]
+    title = f"CIFAR-10 5-way {FIVE_WAY_SHOTS}-shot, {FIVE_WAY_QUERIES} queries a class (test split, none unlabelled)"
+    fresh = _episodes_between(records, FIVE_WAY_CHECK_FIRST_EPISODE)
+    return _table(title, records, order) + _table(
+        f"{title}, episodes from {FIVE_WAY_CHECK_FIRST_EPISODE} alone", fresh, order
+    )
+
+
 def _binary_table() -> list[str]:
     """The two-class episodes (``--part binary``), every method of ``_binary_records``."""
     lines = []
@@ -650,8 +694,10 @@ def _sweep_rows(runs: list[Path], baselines: list[dict[int, dict]]) -> list[str]
 
 
 def _whiten_table() -> list[str]:
-    """The default with whitened coordinates (config ``WHITEN_CONFIG``, ``whiten=True``) against the default and
-    KD, paired: all-way 16-shot (its screen, and its check on fresh seeds from ``WHITEN_CHECK_FIRST_SEED``),
+    """The default with whitened coordinates (config ``WHITEN_CONFIG``, ``whiten=True``) against the default with raw
+    coordinates and KD, paired: all-way 16-shot (its screen, and its check on fresh seeds from
+    ``WHITEN_CHECK_FIRST_SEED``), 5-way 16-shot (its class-count rule's checks, split at
+    ``FIVE_WAY_CHECK_FIRST_EPISODE``),
     5-way 5-shot (sweep ``tkd-whiten-now``: the sweep's base at the default's settings), two-class episodes, and
     ants and bees (folder-sweep ``tkd-whiten`` and ``tkd-k16-whiten`` against the probe
     readout, the default's, of ``tkd-probelinear`` and ``tkd-k16-probelinear`` at the same seeds)."""
@@ -672,15 +718,33 @@ def _whiten_table() -> list[str]:
             )
 
     def default_and_kd(records: dict[str, dict[int, dict]]) -> dict[str, dict[int, dict]]:
-        return {m: records.get(m, {}) for m in (DEFAULT, "student-kd")}
+        return {m: _before_whitening(records).get(m, {}) for m in (DEFAULT, "student-kd")}
 
-    baselines = default_and_kd(_records(RESULTS / "allway" / "allway-16s.jsonl"))
-    found = _records(RESULTS / "allway-sweep" / WHITEN_CONFIG / "allway-16s.jsonl").get(StudentTCSKD.name, {})
-    for look, first, stop in (
-        ("screen, seeds", 0, WHITEN_CHECK_FIRST_SEED),
-        ("check written down before it ran, seeds", WHITEN_CHECK_FIRST_SEED, float("inf")),
+    five_way = f"cifar10-5w{FIVE_WAY_SHOTS}s.jsonl"
+    for task, whitened_file, baselines_file, looks in (
+        (
+            "CIFAR-10 all-way 16-shot",
+            RESULTS / "allway-sweep" / WHITEN_CONFIG / "allway-16s.jsonl",
+            RESULTS / "allway" / "allway-16s.jsonl",
+            (
+                ("screen, seeds", 0, WHITEN_CHECK_FIRST_SEED),
+                ("check written down before it ran, seeds", WHITEN_CHECK_FIRST_SEED, float("inf")),
+            ),
+        ),
+        (
+            f"CIFAR-10 5-way {FIVE_WAY_SHOTS}-shot",
+            RESULTS / "five-way" / WHITEN_CONFIG / five_way,
+            RESULTS / "five-way" / "baselines" / five_way,
+            (
+                ("first check of its class-count rule, episodes", 0, FIVE_WAY_CHECK_FIRST_EPISODE),
+                ("the rule's check written down before it ran, episodes", FIVE_WAY_CHECK_FIRST_EPISODE, float("inf")),
+            ),
+        ),
     ):
-        add("CIFAR-10 all-way 16-shot", look, {e: r for e, r in found.items() if first <= e < stop}, baselines)
+        found = _records(whitened_file).get(StudentTCSKD.name, {})
+        baselines = default_and_kd(_records(baselines_file))
+        for look, first, stop in looks:
+            add(task, look, {e: r for e, r in found.items() if first <= e < stop}, baselines)
     whitened = _records(SWEEP / f"{WHITEN_CONFIG}-now" / "cifar10-5w5s.jsonl").get(StudentTCSKD.name, {})
     add("CIFAR-10 5-way 5-shot", "episodes", whitened, default_and_kd(_records(RESULTS / "cifar10-5w5s.jsonl")))
     for k in BINARY_SHOTS:
@@ -698,10 +762,10 @@ def _whiten_table() -> list[str]:
     if not rows:
         return []
     return [
-        "\n**Whitened coordinates** (the default with `whiten=true`, config `tkd-whiten`, against the default and KD; "
-        "ants and bees against the default's readout of fits at the same seeds; accuracy %, mean and 95% interval, "
-        "paired)\n",
-        "| task | seeds or episodes | n | whitened | − the default, paired | − student-kd, paired |",
+        "\n**Whitened coordinates** (the default with `whiten=true`, config `tkd-whiten`, against the default with raw "
+        'coordinates, its records from before `whiten="auto"` where that whitens now, and KD; ants and bees against '
+        "the default's readout of fits at the same seeds; accuracy %, mean and 95% interval, paired)\n",
+        "| task | seeds or episodes | n | whitened | − the default unwhitened, paired | − student-kd, paired |",
         "|---|---|---|---|---|---|",
         *rows,
     ]
@@ -852,7 +916,7 @@ def _change_by_task_rows(befores: list[str], afters: list[str], ants: tuple) -> 
         ("CIFAR-10 episodes", 2, "16", RESULTS / "binary" / "baselines" / "cifar10-2w16s.jsonl"),
         ("CIFAR-10 all-way", 10, "16", RESULTS / "allway" / "allway-16s.jsonl"),
     ):
-        records = _binary_records(path.name) if classes == 2 else _records(path)
+        records = _before_whitening(_binary_records(path.name) if classes == 2 else _records(path))
         # the default's records through the trained head where it has them, so the change is measured alone
         head = {DEFAULT: DEFAULT_LINEAR_HEAD} if DEFAULT_LINEAR_HEAD in records else {}
         for before, after in zip(befores, afters, strict=True):
@@ -1060,7 +1124,7 @@ def _coord_probe_table() -> list[str]:
         },
         "CIFAR-10 all-way 16-shot": (
             [RESULTS / "allway-sweep" / config / "allway-16s.jsonl" for config in ("coord-probe", "coord-probe-lib")],
-            _records(RESULTS / "allway" / "allway-16s.jsonl"),
+            _before_whitening(_records(RESULTS / "allway" / "allway-16s.jsonl")),
             (f"seeds {COORD_PROBE_FIRST_SEEDS}", COORD_PROBE_FIRST_SEEDS),
         ),
     }
@@ -1214,6 +1278,7 @@ def report() -> str:
                 lines += _kd_check_table(records)
                 lines += _kd_readouts_table(records)
     lines += _binary_table()
+    lines += _five_way_table()
     for k in ALLWAY_SHOTS:
         path = RESULTS / "allway" / f"allway-{k}s.jsonl"
         if path.exists():
@@ -1304,6 +1369,7 @@ def main() -> None:
         "folder-ship",
         "kd-readouts",
         "five-by-ten",
+        "five-way",
     ]
     parser.add_argument("--part", choices=parts, default="episodes")
     parser.add_argument("--config", nargs="+", action="append", default=[], help="sweep: NAME KEY=VALUE ...")
@@ -1312,7 +1378,7 @@ def main() -> None:
         "--first-episode", type=int, default=0, help="episodes, kd-readouts: skip the episodes before this one"
     )
     parser.add_argument("--shots", type=int, choices=[1, 5], default=5)
-    parser.add_argument("--methods", nargs="+", help="episodes, binary, allway: only these methods")
+    parser.add_argument("--methods", nargs="+", help="episodes, binary, five-way, allway: only these methods")
     parser.add_argument("--seeds", type=int, default=ALLWAY_SEEDS, help="allway, allway-sweep: seeds up to N - 1")
     parser.add_argument("--first-seed", type=int, default=0, help="allway, allway-sweep: skip the seeds before this")
     parser.add_argument("--draws", type=int, default=1, help="five-by-ten: folders drawn with seeds 0 to N - 1")
@@ -1343,6 +1409,8 @@ def main() -> None:
         run_kd_readouts(args.first_episode, args.episodes)
     elif args.part == "five-by-ten":
         run_five_by_ten(range(args.draws))
+    elif args.part == "five-way":
+        run_five_way(args.episodes, args.config, args.methods)
     else:
         run_folder()
 

@@ -7,6 +7,7 @@ STUDENT = "mobilenetv2_100"
 IMAGE_SIZE = "auto"  # chosen from the images and the student's pretrained size (tcs/resolution.py)
 CLEAN_CROP = "auto"  # central fraction of the centred square the student sees (tcs/resolution.py)
 WEIGHT_INTERPOLATION = "auto"  # share of training's change the student keeps (tcs/adaptation.py)
+WHITEN = "auto"  # whitened coordinates from 5 classes of 16 labelled images under tcs-kd (tcs/classifier.py)
 # the readout choices, here so that the CLI lists them without importing torch
 READOUTS = ("auto", "linear", "ncm", "probe", "coord-probe", "probe+linear")
 READOUT = "auto"  # the probe from 16 labelled images a class, below: coordinate probe or head (tcs/classifier.py)

@@ -23,6 +23,7 @@ RESOLVED = (
     "weight_interpolation",
     "lambda_mimic",
     "readout",
+    "whiten",
 )
 
 

@@ -369,6 +369,47 @@ def test_photo_quality_reports_whitened_coordinates_against_the_default_and_kd(t
     assert "16 a class" not in table
 
 
+def test_photo_quality_reads_the_unwhitened_default_where_whiten_auto_changed_it(tmp_path, monkeypatch):
+    import json
+
+    photos = script("photo_quality")
+    monkeypatch.setattr(photos, "RESULTS", tmp_path)
+    monkeypatch.setattr(photos, "SWEEP", tmp_path / "sweep")
+    monkeypatch.setattr(photos, "FIVE_WAY_CHECK_FIRST_EPISODE", 2)
+    name = f"cifar10-5w{photos.FIVE_WAY_SHOTS}s.jsonl"
+
+    def write(path, accuracies):
+        rows = [
+            {"method": m, "episode": e, "key": f"episode {e}", "accuracy": a, "fit_seconds": 1.0}
+            for m, a in accuracies.items()
+            for e in range(4)
+        ]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+    assert photos._five_way_table() == [], "no records"
+    write(
+        tmp_path / "five-way" / "baselines" / name,
+        {"student-kd": 0.7, photos.UNWHITENED: 0.72, photos.DEFAULT: 0.75},
+    )
+    write(tmp_path / "five-way" / photos.WHITEN_CONFIG / name, {photos.DEFAULT: 0.74})
+    table = "\n".join(photos._five_way_table())
+    assert "queries a class (test split, none unlabelled)** (4 identical" in table
+    assert "none unlabelled), episodes from 2 alone** (2 identical" in table
+    assert "| student-kd | 70.00 +- 0.00 | 1.0 | +5.00 +- 0.00 |" in table
+    assert f"| {photos.UNWHITENED} | 72.00 +- 0.00 | 1.0 | +3.00 +- 0.00 |" in table
+    rows = [line for line in photos._whiten_table() if "5-way 16-shot" in line]
+    assert rows == [
+        "| CIFAR-10 5-way 16-shot | first check of its class-count rule, episodes 0-1 | 2 | 74.00 +- 0.00 "
+        "| +2.00 +- 0.00 | +4.00 +- 0.00 |",
+        "| CIFAR-10 5-way 16-shot | the rule's check written down before it ran, episodes 2-3 | 2 | 74.00 +- 0.00 "
+        "| +2.00 +- 0.00 | +4.00 +- 0.00 |",
+    ], "against the default's unwhitened records, not the whitened default"
+    raw, whitened = {0: {"accuracy": 0.6}}, {0: {"accuracy": 0.7}}
+    assert photos._before_whitening({photos.DEFAULT: whitened, photos.UNWHITENED: raw})[photos.DEFAULT] is raw
+    assert photos._before_whitening({photos.DEFAULT: raw})[photos.DEFAULT] is raw
+
+
 def test_photo_quality_reports_the_coord_probe_readout_against_the_readout_it_replaced(tmp_path, monkeypatch):
     import json
 

@@ -64,6 +64,7 @@ def test_episode_records_keep_what_auto_settings_became(task, tmp_path):
     assert records[0]["settings"]["lr"] == "auto"  # as given: what resuming compares
     assert {r["resolved"]["lr"] for r in records} == {0.03}  # as it ran: a student from scratch
     assert records[0]["resolved"]["readout"] == "coord-probe"  # two labelled images a class, objective tcs-kd
+    assert records[0]["settings"]["whiten"] == "auto" and records[0]["resolved"]["whiten"] is False  # 3 classes
 
 
 def _queries(source, sampler):

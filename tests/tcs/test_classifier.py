@@ -238,6 +238,38 @@ def test_auto_readout_rule(smallest_class, objective, chosen):
     assert choose_readout("ncm", smallest_class, objective) == "ncm", "a readout given is kept"
 
 
+@pytest.mark.parametrize(
+    "n_classes, smallest_class, objective, whitened",
+    [
+        (5, 16, "tcs-kd", True),
+        (10, 120, "tcs-kd", True),
+        (4, 16, "tcs-kd", False),  # two classes of photos (ants and bees) were behind
+        (10, 15, "tcs-kd", False),  # it costs below 16 a class
+        (10, 16, "tcs", False),
+        (10, 16, "ce", False),
+    ],
+)
+def test_auto_whiten_rule(n_classes, smallest_class, objective, whitened):
+    from fewshot_tcs.tcs.classifier import choose_whiten
+
+    assert choose_whiten("auto", n_classes, smallest_class, objective) is whitened
+    assert choose_whiten(True, 2, 1, "tcs") is True and choose_whiten(False, 10, 16, "tcs-kd") is False, "given: kept"
+
+
+def test_auto_whitens_the_coordinates_the_student_mimics_when_the_rule_says_so(fitted, tmp_path, monkeypatch):
+    from fewshot_tcs.tcs import classifier
+
+    clf, x, y = fitted
+    assert clf.whiten == "auto" and clf.whiten_ is False and not clf.coords_.whiten
+    monkeypatch.setattr(classifier, "WHITEN_MIN_CLASSES", 3)  # the 3 classes of 6 images that ``fitted`` has
+    monkeypatch.setattr(classifier, "WHITEN_MIN_PER_CLASS", 6)
+    whitened = TCSClassifier(**params(cache_dir=tmp_path)).fit((x, y))
+    assert whitened.whiten_ is True and whitened.coords_.whiten
+    given = TCSClassifier(**params(cache_dir=tmp_path, whiten=True)).fit((x, y))
+    assert given.whiten_ is True
+    np.testing.assert_array_equal(whitened.decision_function(x), given.decision_function(x))
+
+
 def test_the_clean_crop_is_used_in_training_and_prediction_and_travels_with_the_model(tmp_path):
     x, y = class_images(size=48)
     whole = TCSClassifier(**params(cache_dir=tmp_path, image_size=24)).fit((x, y))
@@ -542,6 +574,8 @@ def test_bad_input(tmp_path):
         (dict(clean_crop=0), "clean_crop must be a number in"),
         (dict(clean_crop=1.5), "clean_crop must be a number in"),
         (dict(clean_crop="whole"), "clean_crop must be a number in"),
+        (dict(whiten="yes"), "whiten must be True, False or 'auto'"),
+        (dict(whiten=1), "whiten must be True, False or 'auto'"),
     ],
 )
 def test_bad_settings_fail_before_any_work(setting, message, monkeypatch):
