@@ -213,39 +213,42 @@ def run_sweep(n_episodes: int, configs: list[list[str]]) -> None:
         benchmark("cifar10", methods=[method], backbone=TEACHER, episodes=episodes, views=VIEWS, out=SWEEP / name)
 
 
-BINARY_SHOTS, BINARY_QUERIES, BINARY_EPISODES = (5, 16), 50, 30
+BINARY_SHOTS, BINARY_EPISODES = (5, 16), 30
+EPISODE_QUERIES = 50  # query images a class in the two-class and five-way episodes
 ALL_ANTS = "121 and 124 (all)"  # the labelled photos a class of ants and bees' whole training folder
 
 
 def run_binary_sweep(configs: list[list[str]], only: list[str] | None = None) -> None:
-    """Two-class CIFAR-10 episodes (5 and 16 labelled and 50 query images a class, drawn from the test split, seed 0):
-    the teacher's tuned probe, student-probe, student-ce, student-kd and the default (records in
-    results/photos/binary/baselines/), then the default student with some settings changed (``NAME KEY=VALUE ...``,
-    records in results/photos/binary/NAME/): whether a setting that suits the two classes of ants and bees
-    follows the number of classes or of labelled images. ``only`` names the baselines to run (all without it)."""
-    common = dict(n_way=2, shots=BINARY_SHOTS, n_query=BINARY_QUERIES, n_episodes=BINARY_EPISODES, views=VIEWS)
+    """Two-class CIFAR-10 episodes (5 and 16 labelled images a class): the teacher's tuned probe, student-probe,
+    student-ce, student-kd and the default, then the default with some settings changed (``_episodes_sweep``):
+    whether a setting that suits the two classes of ants and bees follows the number of classes or of labelled
+    images. ``only`` names the baselines to run (all without it)."""
     baselines = _only(["logistic-cv", *(m for m in student_methods() if m.name != StudentTCS.name)], only)
-    benchmark("cifar10", methods=baselines, backbone=TEACHER, out=RESULTS / "binary" / "baselines", **common)
-    for name, *settings in configs:
-        method = StudentTCSKD(**STUDENT_PARAMS, **_changes(settings))
-        benchmark("cifar10", methods=[method], backbone=TEACHER, out=RESULTS / "binary" / name, **common)
+    _episodes_sweep("binary", 2, BINARY_SHOTS, BINARY_EPISODES, baselines, configs)
 
 
-FIVE_WAY_SHOTS, FIVE_WAY_QUERIES = 16, 50
+FIVE_WAY_SHOTS = 16
 
 
 def run_five_way(n_episodes: int, configs: list[list[str]], only: list[str] | None = None) -> None:
-    """CIFAR-10 5-way 16-shot episodes (50 query images a class from the test split, seed 0): the teacher's tuned
-    probe, student-kd and the default (records in results/photos/five-way/baselines/), then the default with some
-    settings changed (``NAME KEY=VALUE ...``, records in results/photos/five-way/NAME/): the many-class,
-    16-a-class task between two-class episodes and all-way. ``only`` names the baselines to run (all without it)."""
-    common = dict(n_way=5, shots=(FIVE_WAY_SHOTS,), n_query=FIVE_WAY_QUERIES, n_episodes=n_episodes, views=VIEWS)
+    """CIFAR-10 5-way 16-shot episodes: the teacher's tuned probe, student-kd and the default, then the default with
+    some settings changed (``_episodes_sweep``): the many-class, 16-a-class task between two-class episodes and
+    all-way. ``only`` names the baselines to run (all without it)."""
     students = [m for m in student_methods() if m.name in ("student-kd", DEFAULT)]
-    baselines = _only(["logistic-cv", *students], only)
-    benchmark("cifar10", methods=baselines, backbone=TEACHER, out=RESULTS / "five-way" / "baselines", **common)
+    _episodes_sweep("five-way", 5, (FIVE_WAY_SHOTS,), n_episodes, _only(["logistic-cv", *students], only), configs)
+
+
+def _episodes_sweep(
+    folder: str, n_way: int, shots: tuple[int, ...], n_episodes: int, baselines: list, configs: list[list[str]]
+) -> None:
+    """``baselines`` (records in results/photos/FOLDER/baselines/), then the default with some settings changed
+    (``NAME KEY=VALUE ...``, records in results/photos/FOLDER/NAME/), on CIFAR-10 ``n_way``-way episodes of
+    ``shots`` labelled and ``EPISODE_QUERIES`` query images a class, all from the test split (seed 0)."""
+    common = dict(n_way=n_way, shots=shots, n_query=EPISODE_QUERIES, n_episodes=n_episodes, views=VIEWS)
+    benchmark("cifar10", methods=baselines, backbone=TEACHER, out=RESULTS / folder / "baselines", **common)
     for name, *settings in configs:
         method = StudentTCSKD(**STUDENT_PARAMS, **_changes(settings))
-        benchmark("cifar10", methods=[method], backbone=TEACHER, out=RESULTS / "five-way" / name, **common)
+        benchmark("cifar10", methods=[method], backbone=TEACHER, out=RESULTS / folder / name, **common)
 
 
 def _changes(settings: list[str]) -> dict:
@@ -624,7 +627,7 @@ def _five_way_table() -> list[str]:
     without whitened coordinates, on every episode and on those from ``FIVE_WAY_CHECK_FIRST_EPISODE`` alone."""
     records = _records(RESULTS / "five-way" / "baselines" / f"cifar10-5w{FIVE_WAY_SHOTS}s.jsonl")
     order = ["logistic-cv", "student-kd", UNWHITENED, DEFAULT]
-    title = f"CIFAR-10 5-way {FIVE_WAY_SHOTS}-shot, {FIVE_WAY_QUERIES} queries a class (test split, none unlabelled)"
+    title = f"CIFAR-10 5-way {FIVE_WAY_SHOTS}-shot, {EPISODE_QUERIES} queries a class (test split, none unlabelled)"
     fresh = _episodes_between(records, FIVE_WAY_CHECK_FIRST_EPISODE)
     return _table(title, records, order) + _table(
         f"{title}, episodes from {FIVE_WAY_CHECK_FIRST_EPISODE} alone", fresh, order
@@ -636,7 +639,7 @@ def _binary_table() -> list[str]:
     lines = []
     for k in BINARY_SHOTS:
         records = _binary_records(f"cifar10-2w{k}s.jsonl")
-        title = f"CIFAR-10 2-way {k}-shot, {BINARY_QUERIES} queries a class (test split, no unlabelled images)"
+        title = f"CIFAR-10 2-way {k}-shot, {EPISODE_QUERIES} queries a class (test split, no unlabelled images)"
         lines += _table(title, records, [*BASELINES, DEFAULT])
     return lines
 

@@ -131,6 +131,7 @@ def _fit(args: argparse.Namespace) -> int:
         clean_crop=args.clean_crop,
         readout=args.readout,
         weight_interpolation=args.weight_interpolation,
+        whiten=args.whiten,
         objective=args.objective,
         ship=args.ship,
         quiet=args.quiet,
@@ -188,6 +189,13 @@ def _image_size(value: str) -> int | str:
 
 def _fraction_or_auto(value: str) -> float | str:
     return value if value == "auto" else float(value)
+
+
+def _whiten(value: str) -> bool | str:
+    choices = {"auto": "auto", "true": True, "false": False}
+    if value not in choices:
+        raise argparse.ArgumentTypeError(f"choose from auto, true, false; got {value!r}")
+    return choices[value]
 
 
 def _add_episode_options(parser: argparse.ArgumentParser) -> None:
@@ -300,6 +308,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=defaults.WEIGHT_INTERPOLATION,
         help="share of training's change to the student's weights it keeps (0: the pretrained network, 1: all of "
         "training), or auto (0.5 for a pretrained student on photographs)",
+    )
+    fit.add_argument(
+        "--whiten",
+        type=_whiten,
+        default=defaults.WHITEN,
+        help="mimic whitened tailored coordinates: true, false, or auto (true under tcs-kd from 5 classes of 16 "
+        "images each)",
     )
     fit.add_argument(
         "--objective",

@@ -16,7 +16,7 @@ from ..evaluation.report import plot_spectrum
 from ..evaluation.results import format_bounds, proportion_interval
 from ..methods import LogisticCV
 from ..tcs import TCSClassifier
-from ..tcs.classifier import choose_readout
+from ..tcs.classifier import choose_readout, choose_whiten
 from ..tcs.trainer import progress_label
 from .fit_report import Estimate, HeldOutPredictions, write_report_html
 
@@ -76,8 +76,14 @@ def fit_folder(
     if problems:
         raise ValueError(f"{len(problems)} unreadable image(s): " + "; ".join(problems[:3]))
     smallest = min(counts.values())
-    # Chosen once from the whole folder, so the held-out estimate scores the readout the final model ships.
-    params = {"seed": seed, **params, "readout": choose_readout(settings.readout, smallest, settings.objective)}
+    # Chosen once from the whole folder (each fold holds fewer images a class), so the held-out estimate scores
+    # the readout and coordinates the final model ships.
+    params = {
+        "seed": seed,
+        **params,
+        "readout": choose_readout(settings.readout, smallest, settings.objective),
+        "whiten": choose_whiten(settings.whiten, len(counts), smallest, settings.objective),
+    }
     n_folds = min(smallest, HOLDOUT_FOLDS)
     folds = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
     splits = list(folds.split(np.arange(len(source)), source.labels))

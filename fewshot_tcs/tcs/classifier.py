@@ -53,8 +53,9 @@ COORD_PROBE_OBJECTIVES = ("tcs-kd",)
 # whiten="auto" whitens the default objective's coordinates when the support has at least this many classes, each
 # with at least this many labelled images. Measured against the raw coordinates (docs/performance.md, "Whitened
 # coordinates"): CIFAR-10 all-way 16-shot +2.02 +- 0.75 on 8 fresh seeds, 5-way 16-shot +1.20 +- 0.62 on 30 fresh
-# episodes (the rule's check, written down before it ran); below 16 a class it costs (5-way 5-shot -8.89 +- 1.93),
-# and on two classes of photos with 16 or more a class (ants and bees) it was 0.19 behind.
+# episodes (the rule's check, written down before it ran); below 16 a class it costs (5-way 5-shot -8.89 +- 1.93).
+# With two classes it was mixed (ants and bees 0.19 behind, two-class CIFAR-10 16-shot +0.87 +- 0.81), and 3 or 4
+# were not measured: 5 is the fewest classes it was checked on.
 WHITEN_MIN_CLASSES = 5
 WHITEN_MIN_PER_CLASS = 16
 WHITEN_OBJECTIVES = ("tcs-kd",)

@@ -53,7 +53,7 @@ def test_fit_cross_validates_small_folders(character_folder, tmp_path, capsys):
     for extra in sorted((character_folder / "char0").iterdir())[3:]:
         extra.unlink()
     options = ["--readout", "probe", "--clean-crop", "0.9", "--objective", "tcs", "--weight-interpolation", "0"]
-    options += ["--ship", "trained"]
+    options += ["--ship", "trained", "--whiten", "true"]
     assert main(["-q", "fit", str(character_folder), "--out", str(tmp_path / "run"), *FAST, *options]) == 0
     out = capsys.readouterr().out
     assert "3-fold cross-validation" in out and "tcs objective, probe readout" in out
@@ -61,17 +61,26 @@ def test_fit_cross_validates_small_folders(character_folder, tmp_path, capsys):
     config = json.loads((tmp_path / "run" / "model" / "config.json").read_text())
     assert config["readout"] == "probe" and config["preprocessing"]["crop"] == 0.9
     assert config["params"]["objective"] == "tcs" and config["params"]["weight_interpolation"] == 0
+    assert config["params"]["whiten"] is True
 
 
-def test_fit_scores_the_readout_it_ships(character_folder, tmp_path, monkeypatch):
+def test_fit_scores_the_readout_and_coordinates_it_ships(character_folder, tmp_path, monkeypatch):
     from fewshot_tcs.tcs import TCSClassifier, classifier
 
-    # 6 images a class in the folder, 4 or 5 in each fold's fit: "auto" is decided once, on the folder.
+    # 3 classes of 6 images in the folder, 4 or 5 a class in each fold's fit: "auto" is decided once, on the folder.
     monkeypatch.setattr(classifier, "PROBE_READOUT_MIN_PER_CLASS", 6)
+    monkeypatch.setattr(classifier, "WHITEN_MIN_CLASSES", 3)
+    monkeypatch.setattr(classifier, "WHITEN_MIN_PER_CLASS", 6)
     used, fit = [], TCSClassifier.fit
-    monkeypatch.setattr(TCSClassifier, "fit", lambda self, *a, **k: used.append(fit(self, *a, **k).readout_) or self)
+
+    def record(self, *args, **kwargs):
+        fitted = fit(self, *args, **kwargs)
+        used.append((fitted.readout_, fitted.whiten_))
+        return fitted
+
+    monkeypatch.setattr(TCSClassifier, "fit", record)
     assert main(["-q", "fit", str(character_folder), "--out", str(tmp_path / "run"), *FAST]) == 0
-    assert used == ["probe"] * 9, "4 folds of the trained and of the untrained student, and the final fit"
+    assert used == [("probe", True)] * 9, "4 folds of the trained and of the untrained student, and the final fit"
 
 
 def test_fit_mistakes_exit_2_with_a_message(character_folder, tmp_path, capsys):
@@ -173,6 +182,7 @@ def test_the_cli_defaults_are_the_librarys():
         "clean_crop",
         "readout",
         "weight_interpolation",
+        "whiten",
         "objective",
     )
     assert {k: getattr(fit, k) for k in settings} == {k: library[k] for k in settings}
