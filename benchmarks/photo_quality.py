@@ -721,7 +721,8 @@ def _whiten_table() -> list[str]:
             )
 
     def default_and_kd(records: dict[str, dict[int, dict]]) -> dict[str, dict[int, dict]]:
-        return {m: _before_whitening(records).get(m, {}) for m in (DEFAULT, "student-kd")}
+        before = _before_whitening(records)
+        return {m: before.get(m, {}) for m in (DEFAULT, "student-kd")}
 
     five_way = f"cifar10-5w{FIVE_WAY_SHOTS}s.jsonl"
     for task, whitened_file, baselines_file, looks in (

@@ -403,7 +403,8 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
             if self.train_stages == "auto"
             else self.train_stages
         )
-        self.whiten_ = choose_whiten(self.whiten, len(present), int(np.bincount(codes).min()), self.objective)
+        smallest_class = int(np.bincount(codes).min())
+        self.whiten_ = choose_whiten(self.whiten, len(present), smallest_class, self.objective)
         self.lr_ = choose_lr(images, self.student_pretrained_, self.objective) if self.lr == "auto" else float(self.lr)
         self.bn_stats_ = (
             choose_bn_stats(images, self.student_pretrained_, self.objective)
@@ -479,7 +480,7 @@ class TCSClassifier(ClassifierMixin, BaseEstimator):
             "coord-probe": _coord_probe_head(student, coords, codes, self.seed),
         }
         self.heads_["probe+linear"] = _mean_head(self.heads_["probe"], self.heads_["linear"])
-        self.readout_ = choose_readout(self.readout, int(np.bincount(codes).min()), self.objective)
+        self.readout_ = choose_readout(self.readout, smallest_class, self.objective)
         self.model_ = FoldedStudent(student.backbone, self.heads_[self.readout_])
         self.model_.to("cpu", memory_format=torch.channels_last).eval()
         self.teacher_dim_ = int(teacher.clean.shape[1])
